@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that frugal's build, tests and tools need.
+# Idempotent: re-running only checks that the packages are there.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  clang libclang-rt-14-dev          # libFuzzer targets
+  libpcre2-dev                      # tokenizer pre-tokenizer regexes (Unicode properties)
+  libutf8proc-dev                   # NFC normalization (Qwen tokenizers)
+  nlohmann-json3-dev                # tokenizer.json, config.json, CLI JSON I/O
+  libgtest-dev libgmock-dev         # unit tests
+  libbenchmark-dev                  # micro-benchmarks in bench/
+  python3 python3-numpy             # golden-logit comparison (test oracle only)
+)
+missing=()
+# Node.js: use the machine's own if present (Debian's nodejs conflicts with a newer npm).
+command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#PKGS[@]} packages present"

@@ -1,0 +1,38 @@
+// The one operation that dominates inference: Y = X · Wᵀ with W in a block format, dequantized
+// on the fly. Decode (n_tok small) is memory-bound: each weight byte is read once per call
+// for all tokens. Prefill (n_tok large) is compute-bound: tiles of W are reused across tokens.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+
+namespace frugal::kernels {
+
+// A row-major weight matrix as stored in GGUF: n_rows rows (outputs) of n_cols elements
+// (inputs), row r at data + r * row_bytes(type, n_cols).
+struct WeightView {
+  DType type = DType::F32;
+  int64_t n_rows = 0;
+  int64_t n_cols = 0;
+  const void* data = nullptr;
+};
+
+// y[t * ldy + r] = sum_k x[t * ldx + k] * W[r][k]   for t < n_tok, r < n_rows.
+// x is f32 [n_tok, n_cols]; y is f32 [n_tok, n_rows]. Uses the ISA chosen at start-up and
+// splits rows across the pool's threads. Does not allocate after warm-up.
+void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy,
+            ThreadPool& pool);
+
+// The scalar reference with the same contract (single-threaded, exact fp32 math on
+// dequantized weights). Tests compare matmul() against it.
+void matmul_ref(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy);
+
+// Instruction sets, best last. The dispatcher picks the best one the CPU has, once.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+Isa detected_isa();          // what the CPU supports
+Isa active_isa();            // what matmul() uses now
+void set_isa(Isa isa);       // tests and benchmarks; clamps to detected_isa()
+const char* isa_name(Isa isa);
+
+}  // namespace frugal::kernels
