@@ -1,0 +1,13 @@
+// Subcommands of `frugal`. Each takes the arguments after its name and returns the exit code.
+#pragma once
+
+namespace frugal::cli {
+
+int cmd_run(int argc, char** argv);
+int cmd_logits(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_make_test_model(int argc, char** argv);
+
+}  // namespace frugal::cli
