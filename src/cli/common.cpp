@@ -1,0 +1,46 @@
+#include "cli/common.h"
+
+#include <chrono>
+#include <thread>
+
+#include "formats/gguf.h"
+#include "model/vocab_gguf.h"
+
+namespace frugal::cli {
+
+LoadedModel load_with_tokenizer(const std::string& path) {
+  LoadedModel lm;
+  lm.model = load_model(path);
+  lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_vocab(vocab_from_gguf(lm.model->file())));
+  return lm;
+}
+
+SamplerParams sampler_params_from(Args& a) {
+  SamplerParams p;
+  p.temperature = float(a.get_float({"--temp", "--temperature"}, p.temperature));
+  p.top_k = int32_t(a.get_int({"--top-k"}, p.top_k));
+  p.top_p = float(a.get_float({"--top-p"}, p.top_p));
+  p.min_p = float(a.get_float({"--min-p"}, p.min_p));
+  p.repeat_penalty = float(a.get_float({"--repeat-penalty"}, p.repeat_penalty));
+  p.presence_penalty = float(a.get_float({"--presence-penalty"}, p.presence_penalty));
+  p.frequency_penalty = float(a.get_float({"--frequency-penalty"}, p.frequency_penalty));
+  p.penalty_last_n = int32_t(a.get_int({"--repeat-last-n"}, p.penalty_last_n));
+  p.seed = uint64_t(a.get_int({"-s", "--seed"}, 42));
+  if (p.temperature < 0) fail("--temp must be >= 0");
+  if (p.top_p <= 0 || p.top_p > 1) fail("--top-p must be in (0, 1]");
+  if (p.min_p < 0 || p.min_p > 1) fail("--min-p must be in [0, 1]");
+  if (p.repeat_penalty <= 0) fail("--repeat-penalty must be > 0");
+  return p;
+}
+
+int threads_from(Args& a) {
+  int t = int(a.get_int({"-t", "--threads"}, 0));
+  if (t <= 0) t = int(std::thread::hardware_concurrency());
+  return t > 0 ? t : 1;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace frugal::cli

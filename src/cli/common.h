@@ -1,0 +1,28 @@
+// Shared by the subcommands: loading a model with its tokenizer, parsing sampling flags.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "model/model.h"
+#include "runtime/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace frugal::cli {
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+LoadedModel load_with_tokenizer(const std::string& path);
+
+// --temp, --top-k, --top-p, --min-p, --repeat-penalty, --presence-penalty,
+// --frequency-penalty, --repeat-last-n, --seed
+SamplerParams sampler_params_from(Args& a);
+
+// Threads: -t N, default = hardware concurrency.
+int threads_from(Args& a);
+
+double now_seconds();
+
+}  // namespace frugal::cli

@@ -1,0 +1,42 @@
+#include "kernels/attention.h"
+
+#include <cmath>
+
+#include "kernels/matmul.h"
+
+namespace frugal::kernels {
+
+void attend_ref(const AttendArgs& a) {
+  for (int64_t h = 0; h < a.n_q; ++h) {
+    const float* q = a.q + h * a.head_dim;
+    float* s = a.scratch + h * a.n_kv;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < a.n_kv; ++j) {
+      const float* k = a.k + j * a.k_stride;
+      float d = 0;
+      for (int64_t i = 0; i < a.head_dim; ++i) d += q[i] * k[i];
+      s[j] = d * a.scale;
+      mx = s[j] > mx ? s[j] : mx;
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < a.n_kv; ++j) sum += s[j] = std::exp(s[j] - mx);
+    const float inv = float(1.0 / sum);
+    float* o = a.out + h * a.head_dim_v;
+    for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
+    for (int64_t j = 0; j < a.n_kv; ++j) {
+      const float* v = a.v + j * a.v_stride;
+      const float p = s[j] * inv;
+      for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] += p * v[i];
+    }
+  }
+}
+
+void attend(const AttendArgs& a) {
+  switch (active_isa()) {
+    case Isa::Avx512: return attend_avx512(a);
+    case Isa::Avx2: return attend_avx2(a);
+    default: return attend_ref(a);
+  }
+}
+
+}  // namespace frugal::kernels

@@ -1,0 +1,30 @@
+// Causal attention for one query position and one KV head group. GQA shares a KV head among
+// n_q query heads: processing the group together reads each cached key and value row once
+// for all of them. The cache is fp32 so that the F32 path stays within 1e-4 of the references.
+#pragma once
+#include <cstdint>
+
+namespace frugal::kernels {
+
+struct AttendArgs {
+  const float* q;       // [n_q, head_dim], contiguous
+  int64_t n_q;
+  const float* k;       // key j at k + j * k_stride (first head_dim values)
+  int64_t k_stride;
+  const float* v;       // value j at v + j * v_stride (first head_dim_v values)
+  int64_t v_stride;
+  int64_t n_kv;         // keys 0..n_kv-1 are visible (causal mask applied by the caller)
+  int64_t head_dim, head_dim_v;
+  float scale;          // softmax scale
+  float* out;           // [n_q, head_dim_v]
+  float* scratch;       // [n_q * n_kv]
+};
+
+// Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with.
+void attend(const AttendArgs& a);
+void attend_ref(const AttendArgs& a);
+
+void attend_avx2(const AttendArgs& a);
+void attend_avx512(const AttendArgs& a);
+
+}  // namespace frugal::kernels

@@ -1,0 +1,236 @@
+#include "model/dense_model.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/attention.h"
+#include "kernels/ops.h"
+#include "kernels/quant.h"
+#include "model/weight_binder.h"
+
+namespace frugal {
+
+namespace {
+void grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+size_t view_bytes(const kernels::WeightView& w) { return size_t(w.n_rows) * row_bytes(w.type, w.n_cols); }
+}  // namespace
+
+void DenseModel::read_config(const WeightBinder& b) {
+  const std::string a = cfg_.arch + ".";
+  cfg_.name = file_->get_string("general.name").value_or("");
+  cfg_.n_embd = b.hp_int(a + "embedding_length");
+  cfg_.n_layer = b.hp_int(a + "block_count");
+  cfg_.n_ff = b.hp_int(a + "feed_forward_length");
+  cfg_.n_head = b.hp_int(a + "attention.head_count");
+  cfg_.n_head_kv = b.hp_int(a + "attention.head_count_kv", cfg_.n_head);
+  cfg_.n_ctx_train = b.hp_int(a + "context_length", 4096);
+  if (cfg_.n_head <= 0 || cfg_.n_head_kv <= 0 || cfg_.n_head % cfg_.n_head_kv != 0)
+    fail("%s: head_count %lld is not a positive multiple of head_count_kv %lld", file_->path().c_str(),
+         (long long)cfg_.n_head, (long long)cfg_.n_head_kv);
+  cfg_.head_dim = b.hp_int(a + "attention.key_length", cfg_.n_embd / cfg_.n_head);
+  cfg_.head_dim_v = b.hp_int(a + "attention.value_length", cfg_.head_dim);
+  cfg_.n_rot = b.hp_int(a + "rope.dimension_count", cfg_.head_dim);
+  if (cfg_.n_rot > cfg_.head_dim || cfg_.n_rot % 2)
+    fail("%s: rope.dimension_count %lld invalid for head size %lld", file_->path().c_str(), (long long)cfg_.n_rot,
+         (long long)cfg_.head_dim);
+  cfg_.rms_eps = float(b.hp_float(a + "attention.layer_norm_rms_epsilon", 1e-6));
+  cfg_.rope_theta = float(b.hp_float(a + "rope.freq_base", 10000.0));
+  cfg_.rope_neox = spec_.rope_neox;
+  cfg_.has_qkv_bias = spec_.qkv_bias;
+  cfg_.has_qk_norm = spec_.qk_norm;
+  const GgufTensorInfo* emb = file_->find_tensor("token_embd.weight");
+  if (!emb || emb->ne.size() < 2) fail("%s: missing tensor 'token_embd.weight'", file_->path().c_str());
+  cfg_.n_vocab = b.hp_int(a + "vocab_size", emb->ne[1]);
+}
+
+DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : spec_(spec) {
+  file_ = std::move(file);
+  cfg_.arch = file_->architecture();
+  WeightBinder b(*file_);
+  read_config(b);
+  const int64_t E = cfg_.n_embd, F = cfg_.n_ff, hd = cfg_.head_dim, hdv = cfg_.head_dim_v;
+  const int64_t nq = cfg_.n_head * hd, nk = cfg_.n_head_kv * hd, nv = cfg_.n_head_kv * hdv;
+
+  token_embd_ = b.matrix("token_embd.weight", E, cfg_.n_vocab);
+  output_norm_ = b.vec("output_norm.weight", E);
+  if (auto out = b.matrix_opt("output.weight", E, cfg_.n_vocab)) {
+    output_ = *out;
+  } else {
+    output_ = token_embd_;
+    cfg_.tied_output = true;
+  }
+  layers_.resize(size_t(cfg_.n_layer));
+  for (int64_t il = 0; il < cfg_.n_layer; ++il) {
+    auto& L = layers_[size_t(il)];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    L.attn_norm = b.vec(p + "attn_norm.weight", E);
+    L.wq = b.matrix(p + "attn_q.weight", E, nq);
+    L.wk = b.matrix(p + "attn_k.weight", E, nk);
+    L.wv = b.matrix(p + "attn_v.weight", E, nv);
+    L.wo = b.matrix(p + "attn_output.weight", cfg_.n_head * hdv, E);
+    if (spec_.qkv_bias) {
+      L.bq = b.vec(p + "attn_q.bias", nq);
+      L.bk = b.vec(p + "attn_k.bias", nk);
+      L.bv = b.vec(p + "attn_v.bias", nv);
+    }
+    if (spec_.qk_norm) {
+      L.q_norm = b.vec(p + "attn_q_norm.weight", hd);
+      L.k_norm = b.vec(p + "attn_k_norm.weight", hd);
+    }
+    L.ffn_norm = b.vec(p + "ffn_norm.weight", E);
+    L.w_gate = b.matrix(p + "ffn_gate.weight", E, F);
+    L.w_up = b.matrix(p + "ffn_up.weight", E, F);
+    L.w_down = b.matrix(p + "ffn_down.weight", F, E);
+  }
+
+  const int64_t half = cfg_.n_rot / 2;
+  inv_freq_.resize(size_t(half));
+  std::vector<float> factors;
+  if (spec_.rope_freq_factors) {
+    if (auto f = b.vec_opt("rope_freqs.weight", half)) factors = *f;
+  }
+  for (int64_t i = 0; i < half; ++i) {
+    double f = std::pow(double(cfg_.rope_theta), -2.0 * double(i) / double(cfg_.n_rot));
+    if (!factors.empty()) f /= double(factors[size_t(i)]);
+    inv_freq_[size_t(i)] = float(f);
+  }
+}
+
+std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_slot, int64_t n_ctx) const {
+  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, cfg_.n_head_kv * cfg_.head_dim,
+                                   cfg_.n_head_kv * cfg_.head_dim_v);
+}
+
+int64_t DenseModel::weight_bytes_per_token() const {
+  size_t n = view_bytes(output_) + size_t(row_bytes(token_embd_.type, token_embd_.n_cols));
+  for (const auto& L : layers_)
+    n += view_bytes(L.wq) + view_bytes(L.wk) + view_bytes(L.wv) + view_bytes(L.wo) + view_bytes(L.w_gate) +
+         view_bytes(L.w_up) + view_bytes(L.w_down);
+  return int64_t(n);
+}
+
+// Causal attention of every batch token over its own sequence's cache [0, pos]. One work item
+// per (token, KV head): the query heads of a GQA group share each cached row they read.
+void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, ThreadPool& pool) {
+  const int64_t T = int64_t(batch.size()), H = cfg_.n_head, Hkv = cfg_.n_head_kv;
+  const int64_t hd = cfg_.head_dim, hdv = cfg_.head_dim_v, group = H / Hkv;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
+  for (auto& s : scores_) grow(s, size_t(group * cache.n_ctx()));
+  pool.run([&](int ith, int nth) {
+    for (int64_t item = ith; item < T * Hkv; item += nth) {
+      const int64_t t = item / Hkv, kvh = item % Hkv;
+      const int64_t slot = batch.seq[size_t(t)];
+      kernels::AttendArgs a;
+      a.q = q_.data() + (t * H + kvh * group) * hd;
+      a.n_q = group;
+      a.k = cache.k(il, slot, 0) + kvh * hd;
+      a.k_stride = Hkv * hd;
+      a.v = cache.v(il, slot, 0) + kvh * hdv;
+      a.v_stride = Hkv * hdv;
+      a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
+      a.head_dim = hd;
+      a.head_dim_v = hdv;
+      a.scale = scale;
+      a.out = att_.data() + (t * H + kvh * group) * hdv;
+      a.scratch = scores_[size_t(ith)].data();
+      kernels::attend(a);
+    }
+  });
+}
+
+void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {
+  const int64_t T = int64_t(batch.size());
+  if (T == 0) return;
+  const int64_t E = cfg_.n_embd, F = cfg_.n_ff, H = cfg_.n_head, Hkv = cfg_.n_head_kv;
+  const int64_t hd = cfg_.head_dim, hdv = cfg_.head_dim_v;
+  const int64_t nq = H * hd, nk = Hkv * hd, nv = Hkv * hdv;
+  for (int64_t t = 0; t < T; ++t) {
+    const auto tok = batch.token[size_t(t)];
+    const auto pos = batch.pos[size_t(t)], seq = batch.seq[size_t(t)];
+    if (tok < 0 || tok >= cfg_.n_vocab) fail("token id %d out of range [0, %lld)", tok, (long long)cfg_.n_vocab);
+    if (pos < 0 || pos >= cache.n_ctx()) fail("position %d outside the context (%lld)", pos, (long long)cache.n_ctx());
+    if (seq < 0 || seq >= cache.n_slot()) fail("sequence slot %d out of range", seq);
+  }
+  grow(x_, size_t(T * E));
+  grow(h_, size_t(T * std::max(E, H * hdv)));
+  grow(q_, size_t(T * nq));
+  grow(k_, size_t(T * nk));
+  grow(v_, size_t(T * nv));
+  grow(att_, size_t(T * H * hdv));
+  grow(gate_, size_t(T * F));
+  grow(up_, size_t(T * F));
+  float *x = x_.data(), *h = h_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data();
+
+  for (int64_t t = 0; t < T; ++t) {
+    const uint8_t* row = static_cast<const uint8_t*>(token_embd_.data) +
+                         size_t(batch.token[size_t(t)]) * row_bytes(token_embd_.type, E);
+    kernels::dequantize_row(token_embd_.type, row, x + t * E, E);
+  }
+  const auto layout = cfg_.rope_neox ? kernels::RopeLayout::NeoX : kernels::RopeLayout::Normal;
+  const int64_t half = cfg_.n_rot / 2;
+  grow(rope_cos_, size_t(T * half));
+  grow(rope_sin_, size_t(T * half));
+  for (int64_t t = 0; t < T; ++t)
+    kernels::rope_table(batch.pos[size_t(t)], cfg_.n_rot, inv_freq_.data(), 1.0f, rope_cos_.data() + t * half,
+                        rope_sin_.data() + t * half);
+
+  for (int64_t il = 0; il < cfg_.n_layer; ++il) {
+    const DenseLayer& L = layers_[size_t(il)];
+    pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
+      kernels::rms_norm(x + t0 * E, L.attn_norm.data(), h + t0 * E, t1 - t0, E, cfg_.rms_eps);
+    });
+    kernels::matmul(L.wq, h, E, T, q, nq, pool);
+    kernels::matmul(L.wk, h, E, T, k, nk, pool);
+    kernels::matmul(L.wv, h, E, T, v, nv, pool);
+    if (spec_.qkv_bias) {
+      for (int64_t t = 0; t < T; ++t) {
+        kernels::add_inplace(q + t * nq, L.bq.data(), nq);
+        kernels::add_inplace(k + t * nk, L.bk.data(), nk);
+        kernels::add_inplace(v + t * nv, L.bv.data(), nv);
+      }
+    }
+    if (spec_.qk_norm) {
+      kernels::rms_norm(q, L.q_norm.data(), q, T * H, hd, cfg_.rms_eps);
+      kernels::rms_norm(k, L.k_norm.data(), k, T * Hkv, hd, cfg_.rms_eps);
+    }
+    pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t pos = batch.pos[size_t(t)], slot = batch.seq[size_t(t)];
+        const float *c = rope_cos_.data() + t * half, *sn = rope_sin_.data() + t * half;
+        for (int64_t hh = 0; hh < H; ++hh) kernels::rope_cached(q + t * nq + hh * hd, cfg_.n_rot, c, sn, layout);
+        for (int64_t hh = 0; hh < Hkv; ++hh) kernels::rope_cached(k + t * nk + hh * hd, cfg_.n_rot, c, sn, layout);
+        std::copy(k + t * nk, k + (t + 1) * nk, cache.k(il, slot, pos));
+        std::copy(v + t * nv, v + (t + 1) * nv, cache.v(il, slot, pos));
+      }
+    });
+    attention(batch, cache, il, pool);
+    kernels::matmul(L.wo, att_.data(), H * hdv, T, h, E, pool);
+
+    pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
+      kernels::add_inplace(x + t0 * E, h + t0 * E, (t1 - t0) * E);
+      kernels::rms_norm(x + t0 * E, L.ffn_norm.data(), h + t0 * E, t1 - t0, E, cfg_.rms_eps);
+    });
+    kernels::matmul(L.w_gate, h, E, T, gate_.data(), F, pool);
+    kernels::matmul(L.w_up, h, E, T, up_.data(), F, pool);
+    pool.parallel_for(T * F, 4096, [&](int64_t i0, int64_t i1) {
+      kernels::silu_mul(gate_.data() + i0, up_.data() + i0, gate_.data() + i0, i1 - i0);
+    });
+    kernels::matmul(L.w_down, gate_.data(), F, T, h, E, pool);
+    pool.parallel_for(T * E, 4096, [&](int64_t i0, int64_t i1) { kernels::add_inplace(x + i0, h + i0, i1 - i0); });
+  }
+
+  // Only the rows the caller asked for go through the (large) output projection.
+  int64_t n_out = 0;
+  grow(out_rows_, size_t(T * E));
+  for (int64_t t = 0; t < T; ++t)
+    if (batch.logits[size_t(t)]) {
+      kernels::rms_norm(x + t * E, output_norm_.data(), out_rows_.data() + n_out * E, 1, E, cfg_.rms_eps);
+      ++n_out;
+    }
+  if (n_out) kernels::matmul(output_, out_rows_.data(), E, n_out, logits, cfg_.n_vocab, pool);
+}
+
+}  // namespace frugal

@@ -1,0 +1,34 @@
+#include <string>
+#include <utility>
+
+#include "core/error.h"
+#include "formats/gguf.h"
+#include "model/arch/registry.h"
+#include "model/model.h"
+
+namespace frugal {
+
+namespace {
+struct ArchEntry {
+  const char* name;
+  std::unique_ptr<Model> (*load)(std::shared_ptr<GgufFile>);
+};
+constexpr ArchEntry kArchs[] = {
+    {"llama", load_llama},
+    {"qwen2", load_qwen2},
+    {"qwen3", load_qwen3},
+};
+}  // namespace
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+  std::shared_ptr<GgufFile> f = GgufFile::open(path);
+  const std::string arch = f->architecture();
+  for (const auto& e : kArchs)
+    if (arch == e.name) return e.load(std::move(f));
+  std::string known;
+  for (const auto& e : kArchs) known += std::string(known.empty() ? "" : ", ") + e.name;
+  fail("%s: unknown architecture '%s' (general.architecture); frugal supports: %s", path.c_str(), arch.c_str(),
+       known.c_str());
+}
+
+}  // namespace frugal

@@ -1,0 +1,63 @@
+// Turns logits into the next token. Order (as llama.cpp and vLLM apply them): repetition /
+// presence / frequency penalties on the raw logits, then temperature, then top-k, top-p and
+// min-p truncation, then a draw. Temperature 0 is greedy. The RNG is seeded explicitly and is
+// ours (not std::distribution, whose output differs between standard libraries), so the same
+// seed gives the same tokens everywhere.
+#pragma once
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace frugal {
+
+struct SamplerParams {
+  float temperature = 0.8f;    // 0: greedy
+  int32_t top_k = 40;          // <= 0: off
+  float top_p = 0.95f;         // >= 1: off
+  float min_p = 0.05f;         // <= 0: off
+  float repeat_penalty = 1.0f; // 1: off. Divides positive logits, multiplies negative ones.
+  float presence_penalty = 0;  // subtracted once from every token seen
+  float frequency_penalty = 0; // subtracted per occurrence
+  int32_t penalty_last_n = 64; // how many recent tokens the penalties look at (-1: all)
+  uint64_t seed = 0;
+};
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed ^ 0x9E3779B97F4A7C15ull) {}
+  uint64_t next() {  // splitmix64
+    uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
+
+ private:
+  uint64_t s_;
+};
+
+class Sampler {
+ public:
+  Sampler(const SamplerParams& p, int32_t n_vocab);
+  // Picks a token from logits[n_vocab] (not modified) and records it for the penalties.
+  int32_t sample(const float* logits);
+  // Records a token that was not sampled (e.g. the prompt) for the penalties.
+  void accept(int32_t token);
+  void reset();
+  const SamplerParams& params() const { return p_; }
+
+ private:
+  struct Cand {
+    int32_t id;
+    float logit;
+  };
+  SamplerParams p_;
+  int32_t n_vocab_;
+  Rng rng_;
+  std::vector<int32_t> history_;
+  std::vector<Cand> cands_;
+  std::unordered_map<int32_t, int32_t> counts_;
+};
+
+}  // namespace frugal

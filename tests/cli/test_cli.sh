@@ -1,0 +1,61 @@
+# End-to-end checks of the `frugal` command: the test-model generator, run/logits/inspect/bench
+# on the files it makes, prefill == decode, seeded reproducibility, and bad input that must
+# give one clear error and a non-zero exit, never a crash.
+set -uo pipefail
+FRUGAL=$1; SRC=$2; BUILD=$3
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+PY=/usr/bin/python3; $PY -c 'import numpy' 2>/dev/null || PY=python3
+PASS=0; FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+# expect_error NAME PATTERN CMD...: non-zero exit 1 (not a crash) and stderr matching PATTERN
+expect_error() {
+  local name=$1 pat=$2; shift 2
+  "$@" >"$W/out" 2>"$W/err"; local rc=$?
+  if [ $rc -eq 1 ] && grep -qE "$pat" "$W/err"; then ok "$name"; else bad "$name (rc=$rc): $(head -c 400 "$W/err")"; fi
+}
+
+for spec in tiny-qwen2:F32 tiny-qwen3:Q8_0 tiny-llama:Q4_K_M tiny-qwen2:Q4_0 tiny-qwen3:F16; do
+  preset=${spec%%:*}; type=${spec##*:}
+  f=$W/$preset-$type.gguf
+  check "make-test-model $preset $type" "$FRUGAL" make-test-model --preset "$preset" --type "$type" -o "$f"
+  check "inspect $preset $type" bash -c "'$FRUGAL' inspect '$f' | grep -q 'KV cache'"
+  "$FRUGAL" logits -m "$f" --ids 1,5,9,200,33,7,400,2 -o "$W/p.npy" --mode prefill 2>/dev/null
+  "$FRUGAL" logits -m "$f" --ids 1,5,9,200,33,7,400,2 -o "$W/d.npy" --mode decode 2>/dev/null
+  # Same weights, same math, different batching: agreement to fp32 rounding of the reductions.
+  check "prefill == decode $preset $type" $PY "$SRC/tests/data/golden/compare_logits.py" "$W/d.npy" "$W/p.npy" --max-abs 1e-4 --rms-rel 1e-5
+done
+
+f=$W/tiny-qwen3-Q8_0.gguf
+a=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 0 2>/dev/null)
+b=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 0 2>/dev/null)
+check "greedy run is deterministic" test "$a" = "$b"
+a=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 1 --seed 5 2>/dev/null)
+b=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 1 --seed 5 2>/dev/null)
+check "seeded run is reproducible" test "$a" = "$b"
+check "run prints timings and the noise note" bash -c "'$FRUGAL' run -m '$f' -p 'Hi' -n 4 2>&1 >/dev/null | grep -q 'random weights' && '$FRUGAL' run -m '$f' -p 'Hi' -n 4 2>&1 >/dev/null | grep -qE 'generation [0-9]+ tokens .* tok/s'"
+check "bench --json has the fields" bash -c "'$FRUGAL' bench -m '$f' -p 16 -n 4 -r 1 -t 1 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert all(k in j for k in (\"pp_tok_s\",\"tg_tok_s\",\"membw_gb_s\",\"roofline_frac\")) and j[\"tg_tok_s\"] > 0'"
+
+# Bad input.
+expect_error "no arguments to run" "usage" "$FRUGAL" run
+expect_error "unknown option" "unknown option --bogus" "$FRUGAL" run -m "$f" -p x --bogus 1
+expect_error "missing file" "nope.gguf.*(cannot open|No such)" "$FRUGAL" run -m "$W/nope.gguf" -p x
+head -c 5000 /dev/urandom > "$W/random.gguf"
+expect_error "not a GGUF file" "random.gguf" "$FRUGAL" inspect "$W/random.gguf"
+head -c 3000 "$f" > "$W/trunc.gguf"
+expect_error "truncated GGUF" "trunc.gguf.*byte" "$FRUGAL" run -m "$W/trunc.gguf" -p x
+$PY - "$f" "$W/arch.gguf" "$W/tensor.gguf" <<'PYEOF'
+import sys
+data = open(sys.argv[1], 'rb').read()
+# Same-length edits keep the file a valid GGUF: an unknown architecture, a renamed tensor.
+open(sys.argv[2], 'wb').write(data.replace(b'qwen3', b'qwenX'))
+open(sys.argv[3], 'wb').write(data.replace(b'blk.1.ffn_up.weight', b'blk.1.ffn_uq.weight', 1))
+PYEOF
+expect_error "unknown architecture" "unknown architecture 'qwenX'" "$FRUGAL" run -m "$W/arch.gguf" -p x
+expect_error "missing tensor" "missing tensor 'blk.1.ffn_up.weight'" "$FRUGAL" run -m "$W/tensor.gguf" -p x
+expect_error "token id out of range" "out of range" "$FRUGAL" logits -m "$f" --ids 1,99999 -o "$W/x.npy"
+expect_error "over-long prompt" "exceeds the context" "$FRUGAL" run -m "$f" -p "hello hello hello hello" -c 4 -n 8
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

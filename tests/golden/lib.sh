@@ -1,0 +1,45 @@
+# Shared by the golden-logit tests. Usage from a test: source lib.sh; golden_check MODEL SEQFILE
+# Compares `frugal logits` (prefill and token-by-token decode) with the independent references
+# in tests/data/golden, with the tolerances that tests/data/golden/README.md gives.
+set -euo pipefail
+FRUGAL=$1; SRC=$2; BUILD=$3
+G=$SRC/tests/data/golden
+PY=/usr/bin/python3
+$PY -c 'import numpy' 2>/dev/null || PY=python3
+$PY -c 'import numpy' || { echo "numpy missing: run scripts/install-deps.sh"; exit 1; }
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+FAILS=0; PASSES=0
+
+compare() {  # compare NAME ENGINE.npy REF.npy [flags...]
+  local name=$1 eng=$2 ref=$3; shift 3
+  if out=$($PY "$G/compare_logits.py" "$eng" "$ref" "$@" 2>&1); then
+    PASSES=$((PASSES + 1)); echo "ok   $name: $(echo "$out" | grep -E 'max_abs|rms_rel|top1' | tr '\n' ' ' | cut -c1-160)"
+  else
+    FAILS=$((FAILS + 1)); echo "FAIL $name"; echo "$out" | sed 's/^/     /'
+  fi
+}
+
+Q8_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 3e-3 --top1-min 0.99 --tie-gap 0.25"
+Q8_REF="--no-max-abs --rms-rel 0.06 --kl-mean 6e-3 --top1-min 0.99 --tie-gap 0.25"
+Q4_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 4e-3 --top1-min 0.99 --tie-gap 0.25"
+Q4_REF="--no-max-abs --rms-rel 0.4 --kl-mean 0.4 --top1-min 0 --tie-gap 0"
+
+golden_check() {  # golden_check MODEL SEQFILE
+  local model=$1 seqs=$2
+  for seq in short medium long; do
+    $PY -c "import json,sys; print(json.dumps(json.load(open('$seqs'))['sequences']['$seq']['ids']))" > "$WORK/$seq.json"
+    local ref=$G/logits/$model/$seq.llama-f32.npy
+    for mode in prefill decode; do
+      "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/f32.npy" --mode $mode 2>/dev/null
+      compare "$model f32 $seq $mode vs llama.cpp f32" "$WORK/f32.npy" "$ref"
+    done
+    "$FRUGAL" logits -m "$G/gguf/$model-q8_0.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/q8.npy" 2>/dev/null
+    compare "$model q8_0 $seq vs llama.cpp q8_0" "$WORK/q8.npy" "$G/logits/$model/$seq.llama-q8_0.npy" $Q8_LLAMA
+    compare "$model q8_0 $seq vs f32 reference" "$WORK/q8.npy" "$ref" $Q8_REF
+    "$FRUGAL" logits -m "$G/gguf/$model-q4_k_m.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/q4.npy" --mode decode 2>/dev/null
+    compare "$model q4_k_m $seq decode vs llama.cpp q4_k_m" "$WORK/q4.npy" "$G/logits/$model/$seq.llama-q4_k_m.npy" $Q4_LLAMA
+    compare "$model q4_k_m $seq decode vs f32 reference (sanity)" "$WORK/q4.npy" "$ref" $Q4_REF
+  done
+  echo "$PASSES passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}
