@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "cli/test_model_presets.h"
 #include "core/half.h"
+#include "core/progress.h"
 #include "formats/gguf.h"
 #include "kernels/quant.h"
 #include "model/vocab_gguf.h"
@@ -121,6 +122,8 @@ int cmd_make_test_model(int argc, char** argv) {
   if (!p) fail("unknown preset '%s' (frugal make-test-model --list shows them)", preset_name.c_str());
 
   Vocab vocab = load_preset_vocab(p->tokenizer, tok_path);
+  // The npm Llama-3 tokenizer.json lacks Meta's BOS template; R1-Distill-Llama files add BOS.
+  if (std::string(p->tokenizer) == "llama3" && tok_path.empty()) vocab.add_bos = true;
   if (int64_t(vocab.tokens.size()) > p->n_vocab)
     fail("tokenizer has %zu tokens, more than the preset's %lld rows", vocab.tokens.size(), (long long)p->n_vocab);
   // Real checkpoints pad the embedding matrix beyond the tokenizer; GGUF lists a token per row.
@@ -221,15 +224,12 @@ int cmd_make_test_model(int argc, char** argv) {
     });
   }
   double t0 = now_seconds();
-  int last_pct = -1;
+  std::unique_ptr<Progress> progress;
   w.write(out, [&](size_t done, size_t total) {
-    int pct = total ? int(100.0 * double(done) / double(total)) : 100;
-    if (pct != last_pct) {
-      last_pct = pct;
-      std::fprintf(stderr, "\rwriting %s: %3d%% (%.2f / %.2f GB)", out.c_str(), pct, double(done) / 1e9, double(total) / 1e9);
-    }
+    if (!progress) progress = std::make_unique<Progress>("writing " + out, double(total));
+    progress->update(double(done));
   });
-  std::fprintf(stderr, "\nwrote %s (%s, %s) in %.1f s\n", out.c_str(), p->name, ftype.c_str(), now_seconds() - t0);
+  std::fprintf(stderr, "wrote %s (%s, %s) in %.1f s\n", out.c_str(), p->name, ftype.c_str(), now_seconds() - t0);
   return 0;
 }
 

@@ -59,9 +59,9 @@ int cmd_tokenize(int argc, char** argv) {
     o.parse_special = !a.flag({"--split-special"});
     a.check_unused();
     if (!a.positional().empty()) fail("unexpected argument '%s'", a.positional()[0].c_str());
-    if (model.empty()) fail("tokenize: -m FILE_OR_DIR is required (a GGUF file or a folder with tokenizer.json)");
+    if (model.empty()) fail("-m FILE_OR_DIR is required (a GGUF file or a folder with tokenizer.json)");
     if (a.has("--text") + a.has("-p") + a.has("--prompt") + !file.empty() != 1)
-      fail("tokenize: give exactly one of --text STR or --file F.jsonl");
+      fail("give exactly one of --text STR or --file F.jsonl");
 
     Tokenizer tok = load_tokenizer(model);
     if (file.empty()) {
@@ -69,7 +69,7 @@ int cmd_tokenize(int argc, char** argv) {
       return 0;
     }
     std::ifstream in(file, std::ios::binary);
-    if (!in) fail("tokenize: cannot read %s", file.c_str());
+    if (!in) fail("cannot read %s", file.c_str());
     std::string line;
     for (size_t lineno = 1; std::getline(in, line); ++lineno) {
       if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -1,6 +1,7 @@
 #include "model/vocab_gguf.h"
 
 #include "core/error.h"
+#include "tokenizer/pipeline.h"
 
 namespace frugal {
 namespace {
@@ -61,16 +62,21 @@ Vocab vocab_from_gguf(const GgufFile& f) {
       fail("%s: %s = %lld is out of range (%zu tokens)", file, k.key, (long long)*id, n);
     v.*k.field = int32_t(*id);
   }
-  // Absent keys mean "add nothing", as in Hugging Face.
-  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(false);
+  // Absent key: llama.cpp adds BOS for Llama-3 style vocabularies and nothing otherwise.
+  bool llama3 = pipeline_for_pre(v.pre) == pipeline_for_pre("llama-bpe");
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(llama3);
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
   v.chat_template = f.get_string("tokenizer.chat_template").value_or("");
   return v;
 }
 
 void vocab_to_gguf(const Vocab& v, GgufWriter& w) {
+  // An empty pre means the tokenizer.json pre-tokenizer is none GGUF can name: writing any name
+  // would make the file tokenize differently from its source.
+  if (v.pre.empty())
+    fail("tokenizer: the pre-tokenizer has no tokenizer.ggml.pre name (known: %s)", known_pre_names().c_str());
   w.set("tokenizer.ggml.model", GgufValue::str(v.model));
-  w.set("tokenizer.ggml.pre", GgufValue::str(v.pre.empty() ? "default" : v.pre));
+  w.set("tokenizer.ggml.pre", GgufValue::str(v.pre));
   w.set("tokenizer.ggml.tokens", GgufValue::str_array(v.tokens));
   std::vector<int32_t> types = v.token_types;
   types.resize(v.tokens.size(), kTokenNormal);

@@ -19,12 +19,12 @@ expect_error() {
 for spec in tiny-qwen2:F32 tiny-qwen3:Q8_0 tiny-llama:Q4_K_M tiny-qwen2:Q4_0 tiny-qwen3:F16; do
   preset=${spec%%:*}; type=${spec##*:}
   f=$W/$preset-$type.gguf
-  check "make-test-model $preset $type" "$FRUGAL" make-test-model --preset "$preset" --type "$type" -o "$f"
+  check "make-test-model $preset $type" bash -c "\"$FRUGAL\" make-test-model --preset $preset --type $type -o $f 2>$W/mk || { cat $W/mk; false; }"
   check "inspect $preset $type" bash -c "'$FRUGAL' inspect '$f' | grep -q 'KV cache'"
   "$FRUGAL" logits -m "$f" --ids 1,5,9,200,33,7,400,2 -o "$W/p.npy" --mode prefill 2>/dev/null
   "$FRUGAL" logits -m "$f" --ids 1,5,9,200,33,7,400,2 -o "$W/d.npy" --mode decode 2>/dev/null
   # Same weights, same math, different batching: agreement to fp32 rounding of the reductions.
-  check "prefill == decode $preset $type" $PY "$SRC/tests/data/golden/compare_logits.py" "$W/d.npy" "$W/p.npy" --max-abs 1e-4 --rms-rel 1e-5
+  check "prefill == decode $preset $type" bash -c "$PY $SRC/tests/data/golden/compare_logits.py $W/d.npy $W/p.npy --max-abs 1e-4 --rms-rel 1e-5 >$W/cmp || { cat $W/cmp; false; }"
 done
 
 f=$W/tiny-qwen3-Q8_0.gguf
