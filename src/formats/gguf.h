@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,10 +36,16 @@ struct GgufValue {
   GgufType elem_type = GgufType::UINT32;  // ARRAY
   std::vector<GgufValue> arr;             // ARRAY
 
+  static GgufValue u8(uint8_t v);
+  static GgufValue i8(int8_t v);
+  static GgufValue u16(uint16_t v);
+  static GgufValue i16(int16_t v);
   static GgufValue u32(uint32_t v);
   static GgufValue i32(int32_t v);
   static GgufValue u64(uint64_t v);
+  static GgufValue i64(int64_t v);
   static GgufValue f32(float v);
+  static GgufValue f64(double v);
   static GgufValue boolean(bool v);
   static GgufValue str(std::string v);
   static GgufValue array(GgufType elem, std::vector<GgufValue> v);
@@ -50,6 +57,7 @@ struct GgufValue {
   bool is_float() const;
   int64_t as_int() const;   // integers, bool; throws on other types
   double as_float() const;  // floats and integers
+  bool operator==(const GgufValue&) const = default;  // exact, field by field
 };
 
 struct GgufTensorInfo {
@@ -99,6 +107,9 @@ class GgufFile {
   size_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<GgufTensorInfo> tensors_;
+  // Name -> index into kv_ / tensors_, so lookups stay cheap with thousands of tensors.
+  std::map<std::string, size_t, std::less<>> kv_index_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
   friend class GgufParser;
 };
 
@@ -111,7 +122,7 @@ class GgufWriter {
   void add_tensor(const std::string& name, DType type, std::vector<int64_t> ne, Fill fill);
   void add_tensor(const std::string& name, DType type, std::vector<int64_t> ne, const void* data);
   void set_alignment(size_t a) { alignment_ = a; }
-  // progress(done_bytes, total_bytes) is called after each tensor.
+  // progress(done_bytes, total_bytes) is called after each tensor; bytes count the whole file.
   void write(const std::string& path, const std::function<void(size_t, size_t)>& progress = {}) const;
 
  private:

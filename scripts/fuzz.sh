@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds a libFuzzer target with ASan + UBSan and runs it for a bounded time.
+#
+#   scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags...]
+#
+# TARGET names tests/fuzz/fuzz_TARGET.cpp; the table below lists the library sources it
+# needs, its seed corpus and its input size cap. The binary, the growing corpus and any
+# crash files live in $FUZZ_BUILD_DIR (default build-fuzz/). Exit status is non-zero on a
+# crash, sanitizer report, timeout or oversized allocation; the input is kept as
+# $FUZZ_BUILD_DIR/TARGET-artifacts/crash-* (replay: build-fuzz/fuzz_TARGET FILE).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET=${1:?usage: fuzz.sh TARGET SECONDS [libFuzzer flags...]}
+SECONDS_TO_RUN=${2:?usage: fuzz.sh TARGET SECONDS [libFuzzer flags...]}
+shift 2
+OUT=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+CXX=${FUZZ_CXX:-clang++}
+
+# Per target: SOURCES (library .cpp files), make_seeds (fills a directory), MAX_LEN, DICT.
+case $TARGET in
+  gguf)
+    SOURCES=("$ROOT"/src/formats/gguf*.cpp "$ROOT"/src/core/*.cpp)
+    MAX_LEN=65536
+    DICT=$ROOT/tests/fuzz/gguf.dict
+    make_seeds() {
+      python3 "$ROOT/tests/fuzz/make_gguf_seeds.py" "$1"
+      # Golden model headers (tokenizer arrays, real key sets), cut to the size cap.
+      for f in "$ROOT"/tests/data/golden/gguf/*-mini-q8_0.gguf; do
+        head -c "$MAX_LEN" "$f" >"$1/golden-$(basename "$f")"
+      done
+    }
+    ;;
+  *)
+    echo "fuzz.sh: unknown target '$TARGET' (known: gguf)" >&2
+    exit 2
+    ;;
+esac
+
+MAIN=$ROOT/tests/fuzz/fuzz_$TARGET.cpp
+BIN=$OUT/fuzz_$TARGET
+mkdir -p "$OUT"
+command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (scripts/install-deps.sh installs clang)" >&2; exit 1; }
+
+# Rebuild only when a source or header is newer than the binary.
+stale=0
+if [[ ! -x $BIN ]]; then
+  stale=1
+else
+  newer=$(find "$ROOT/src" "$MAIN" -newer "$BIN" \( -name '*.cpp' -o -name '*.h' \) -print -quit)
+  [[ -n $newer ]] && stale=1
+fi
+if ((stale)); then
+  echo "fuzz.sh: building $BIN"
+  "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I"$ROOT/src" "$MAIN" "${SOURCES[@]}" -pthread -o "$BIN.new"
+  mv "$BIN.new" "$BIN"
+fi
+
+# The corpus persists between runs so coverage keeps growing; seeds are refreshed each time.
+CORPUS=$OUT/$TARGET-corpus
+SEEDS=$OUT/$TARGET-seeds
+ARTIFACTS=$OUT/$TARGET-artifacts
+rm -rf "$SEEDS"
+mkdir -p "$CORPUS" "$SEEDS" "$ARTIFACTS"
+make_seeds "$SEEDS"
+
+# -malloc_limit_mb turns any single huge allocation into a failure: a lying length field
+# must be rejected before it is allocated. -timeout catches hangs on one input.
+echo "fuzz.sh: running $TARGET for ${SECONDS_TO_RUN}s"
+exec "$BIN" "$CORPUS" "$SEEDS" \
+  -max_total_time="$SECONDS_TO_RUN" -max_len="$MAX_LEN" -dict="$DICT" \
+  -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
+  -artifact_prefix="$ARTIFACTS/" -print_final_stats=1 "$@"
