@@ -1,0 +1,87 @@
+// The batch interface: a ragged batch mixing two sequences, and a prefill split into chunks at
+// a non-zero start position, must give the same logits as running each sequence alone in one
+// pass. This is what lets a server share one forward pass among many requests.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "model/model.h"
+
+using namespace frugal;
+
+namespace {
+const std::string kModel = std::string(FRUGAL_TEST_DATA) + "/golden/gguf/qwen2-mini-f32.gguf";
+const std::vector<int32_t> kA = {39, 301, 385, 11, 422, 68, 68, 79, 5, 17, 200};
+const std::vector<int32_t> kB = {44, 494, 72, 12, 383, 9};
+
+std::vector<float> run_alone(Model& m, const std::vector<int32_t>& ids, ThreadPool& pool) {
+  auto cache = m.new_cache(1, 64);
+  Batch b;
+  for (size_t i = 0; i < ids.size(); ++i) b.add(ids[i], int32_t(i), 0, true);
+  std::vector<float> out(ids.size() * size_t(m.config().n_vocab));
+  m.forward(b, *cache, out.data(), pool);
+  return out;
+}
+
+// Same math in a different grouping: differences are fp32 rounding of reductions only.
+void expect_close(const float* a, const float* b, int64_t n) {
+  double max_abs = 0, max_ref = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    max_abs = std::max(max_abs, double(std::fabs(a[i] - b[i])));
+    max_ref = std::max(max_ref, double(std::fabs(b[i])));
+  }
+  EXPECT_LE(max_abs, 1e-5 * std::max(1.0, max_ref));
+}
+}  // namespace
+
+TEST(DenseBatch, TwoSequencesInOneBatchMatchSeparateRuns) {
+  auto m = load_model(kModel);
+  ThreadPool pool(2);
+  const int64_t V = m->config().n_vocab;
+  auto ra = run_alone(*m, kA, pool), rb = run_alone(*m, kB, pool);
+
+  auto cache = m->new_cache(2, 64);
+  Batch b;  // interleave the two sequences token by token
+  std::vector<std::pair<int, size_t>> order;
+  for (size_t i = 0; i < std::max(kA.size(), kB.size()); ++i) {
+    if (i < kA.size()) b.add(kA[i], int32_t(i), 0, true), order.push_back({0, i});
+    if (i < kB.size()) b.add(kB[i], int32_t(i), 1, true), order.push_back({1, i});
+  }
+  std::vector<float> out(b.size() * size_t(V));
+  m->forward(b, *cache, out.data(), pool);
+  for (size_t r = 0; r < order.size(); ++r) {
+    const auto& ref = order[r].first == 0 ? ra : rb;
+    expect_close(out.data() + r * size_t(V), ref.data() + order[r].second * size_t(V), V);
+  }
+}
+
+TEST(DenseBatch, ChunkedPrefillMatchesOnePass) {
+  auto m = load_model(kModel);
+  ThreadPool pool(2);
+  const int64_t V = m->config().n_vocab;
+  auto ref = run_alone(*m, kA, pool);
+  auto cache = m->new_cache(1, 64);
+  std::vector<float> out(size_t(V) * 8);
+  size_t pos = 0;
+  for (size_t chunk : {4u, 1u, 6u}) {  // 4 + 1 + 6 = 11 tokens, logits of the last token only
+    Batch b;
+    for (size_t i = 0; i < chunk; ++i, ++pos) b.add(kA[pos], int32_t(pos), 0, i + 1 == chunk);
+    m->forward(b, *cache, out.data(), pool);
+    expect_close(out.data(), ref.data() + (pos - 1) * size_t(V), V);
+  }
+}
+
+TEST(DenseBatch, BadBatchIsAnErrorNotACrash) {
+  auto m = load_model(kModel);
+  ThreadPool pool(1);
+  auto cache = m->new_cache(1, 4);
+  std::vector<float> out(size_t(m->config().n_vocab));
+  Batch b;
+  b.add(1, 4, 0, true);  // position past the cache
+  EXPECT_THROW(m->forward(b, *cache, out.data(), pool), Error);
+  b.clear();
+  b.add(100000, 0, 0, true);  // token id past the vocabulary
+  EXPECT_THROW(m->forward(b, *cache, out.data(), pool), Error);
+}
