@@ -14,29 +14,30 @@ class Error : public std::runtime_error {
 };
 
 // printf-style formatting (g++ 12 has no <format>).
-[[gnu::format(printf, 1, 2)]] inline std::string strfmt(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+inline std::string vstrfmt(const char* fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
-  int n = std::vsnprintf(nullptr, 0, fmt, ap);
-  va_end(ap);
-  std::string s(n > 0 ? size_t(n) : 0, '\0');
-  if (n > 0) std::vsnprintf(s.data(), size_t(n) + 1, fmt, ap2);
+  int n = std::vsnprintf(nullptr, 0, fmt, ap2);
   va_end(ap2);
+  std::string s(n > 0 ? size_t(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(s.data(), size_t(n) + 1, fmt, ap);
   return s;
 }
 
+[[gnu::format(printf, 1, 2)]] inline std::string strfmt(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::string s = vstrfmt(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+// Throws Error with a printf-style message.
 [[noreturn, gnu::format(printf, 1, 2)]] inline void fail(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  std::string s = vstrfmt(fmt, ap);
   va_end(ap);
-  std::string s(n > 0 ? size_t(n) : 0, '\0');
-  if (n > 0) std::vsnprintf(s.data(), size_t(n) + 1, fmt, ap2);
-  va_end(ap2);
   throw Error(s);
 }
 

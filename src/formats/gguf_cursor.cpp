@@ -7,13 +7,8 @@ namespace frugal::gguf_detail {
 void Cursor::fail(const char* fmt, ...) const {
   va_list ap;
   va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  std::string msg = vstrfmt(fmt, ap);
   va_end(ap);
-  std::string msg(n > 0 ? size_t(n) : 0, '\0');
-  if (n > 0) std::vsnprintf(msg.data(), size_t(n) + 1, fmt, ap2);
-  va_end(ap2);
   throw Error(file_ + ": " + where_ + ": " + msg);
 }
 

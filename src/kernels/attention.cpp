@@ -31,6 +31,20 @@ void attend_ref(const AttendArgs& a) {
   }
 }
 
+void softmax_rows_zero_out(const AttendArgs& a) {
+  for (int64_t h = 0; h < a.n_q; ++h) {
+    float* s = a.scratch + h * a.n_kv;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < a.n_kv; ++j) mx = s[j] > mx ? s[j] : mx;
+    double sum = 0;
+    for (int64_t j = 0; j < a.n_kv; ++j) sum += s[j] = std::exp(s[j] - mx);
+    const float inv = float(1.0 / sum);
+    for (int64_t j = 0; j < a.n_kv; ++j) s[j] *= inv;
+    float* o = a.out + h * a.head_dim_v;
+    for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
+  }
+}
+
 void attend(const AttendArgs& a) {
   switch (active_isa()) {
     case Isa::Avx512: return attend_avx512(a);

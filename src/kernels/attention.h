@@ -20,6 +20,11 @@ struct AttendArgs {
   float* scratch;       // [n_q * n_kv]
 };
 
+// Turns each of the n_q rows of raw scores s[h * n_kv + j] into probabilities (fp32 exp,
+// double sum) and zeroes the n_q output rows; shared by the SIMD kernels, whose work is in
+// the dot products around it.
+void softmax_rows_zero_out(const AttendArgs& a);
+
 // Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with.
 void attend(const AttendArgs& a);
 void attend_ref(const AttendArgs& a);

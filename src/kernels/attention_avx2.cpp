@@ -1,8 +1,6 @@
 // AVX2 attention: the AVX-512 file's structure with 8-wide vectors (see attention_avx512.cpp).
 #include <immintrin.h>
 
-#include <cmath>
-
 #include "kernels/attention.h"
 
 namespace frugal::kernels {
@@ -39,17 +37,7 @@ void attend_avx2(const AttendArgs& a) {
     const float* k = a.k + j * a.k_stride;
     for (int64_t h = 0; h < a.n_q; ++h) a.scratch[h * a.n_kv + j] = dot8(a.q + h * a.head_dim, k, a.head_dim) * a.scale;
   }
-  for (int64_t h = 0; h < a.n_q; ++h) {
-    float* s = a.scratch + h * a.n_kv;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < a.n_kv; ++j) mx = s[j] > mx ? s[j] : mx;
-    double sum = 0;
-    for (int64_t j = 0; j < a.n_kv; ++j) sum += s[j] = std::exp(s[j] - mx);
-    const float inv = float(1.0 / sum);
-    for (int64_t j = 0; j < a.n_kv; ++j) s[j] *= inv;
-    float* o = a.out + h * a.head_dim_v;
-    for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
-  }
+  softmax_rows_zero_out(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {
     const float* v = a.v + j * a.v_stride;
     for (int64_t h = 0; h < a.n_q; ++h) axpy8(a.scratch[h * a.n_kv + j], v, a.out + h * a.head_dim_v, a.head_dim_v);
