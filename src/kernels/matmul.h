@@ -20,7 +20,10 @@ struct WeightView {
 
 // y[t * ldy + r] = sum_k x[t * ldx + k] * W[r][k]   for t < n_tok, r < n_rows.
 // x is f32 [n_tok, n_cols]; y is f32 [n_tok, n_rows]. Uses the ISA chosen at start-up and
-// splits rows across the pool's threads. Does not allocate after warm-up.
+// splits rows across the pool's threads. Does not allocate after warm-up. w.type must satisfy
+// is_matmul_type (quant.h). Quantized weights see x quantized per token as llama.cpp does
+// (Q8_0 blocks for Q4_0/Q5_0/Q8_0, Q8_K for the K-quants); float weights use x as is. Scratch
+// is per calling thread, so calls from different threads (with different pools) may overlap.
 void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy,
             ThreadPool& pool);
 
@@ -30,6 +33,7 @@ void matmul_ref(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok,
 
 // Instruction sets, best last. The dispatcher picks the best one the CPU has, once.
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// FRUGAL_ISA=scalar|avx2|avx512 in the environment caps the start-up choice.
 Isa detected_isa();          // what the CPU supports
 Isa active_isa();            // what matmul() uses now
 void set_isa(Isa isa);       // tests and benchmarks; clamps to detected_isa()

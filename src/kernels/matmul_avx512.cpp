@@ -1,0 +1,42 @@
+// AVX-512 kernel set (F/BW/VL/DQ + VNNI; built with those flags by CMake because of the file
+// name). Everything runs on 512-bit vectors: vpdpbusd over 64 codes (two _0 blocks, or a
+// quarter K super-block) and 16-wide FMAs. 32 vector registers allow 4 rows x 4 tokens of
+// accumulators for every type (prefill); decode walks rows one at a time (matmul_simd_common.h).
+// GCC 12's own avx512fintrin.h trips -Wuninitialized through _mm512_undefined_*() when its
+// conversion intrinsics are inlined (a known false positive), so it is silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/matmul_simd_float.h"
+#include "kernels/matmul_simd_k.h"
+#include "kernels/matmul_simd_q32x2.h"
+
+namespace frugal::kernels {
+
+namespace {
+
+constexpr int kRows = 4, kToks = 4;
+
+KernelTable make_table() {
+  KernelTable tb;
+  auto set = [&](DType t, ActFormat f, GemmFn fn) { tb.e[int(t)] = {f, fn, kRows}; };
+  set(DType::F32, ActFormat::F32, gemm_tiled<KernelFloat<LoadF32>, kRows, kToks>);
+  set(DType::F16, ActFormat::F32, gemm_tiled<KernelFloat<LoadF16>, kRows, kToks>);
+  set(DType::BF16, ActFormat::F32, gemm_tiled<KernelFloat<LoadBF16>, kRows, kToks>);
+  set(DType::Q4_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ4_0>, kRows, kToks>);
+  set(DType::Q5_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ5_0>, kRows, kToks>);
+  set(DType::Q8_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ8_0>, kRows, kToks>);
+  set(DType::Q4_K, DecQ4_K::kAct, gemm_k<DecQ4_K, kRows, kToks>);
+  set(DType::Q5_K, DecQ5_K::kAct, gemm_k<DecQ5_K, kRows, kToks>);
+  set(DType::Q6_K, DecQ6_K::kAct, gemm_k<DecQ6_K, kRows, kToks>);
+  return tb;
+}
+
+}  // namespace
+
+const KernelTable& kernels_avx512() {
+  static const KernelTable tb = make_table();
+  return tb;
+}
+
+}  // namespace frugal::kernels
