@@ -28,34 +28,42 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-// Multi-threaded read of a buffer much larger than the caches; best of several passes, as
-// STREAM reports.
-double measure_read_gbs(ThreadPool& pool) {
-  const size_t n = size_t(1) << 27;  // 128 Mi x 8 B = 1 GiB
-  std::vector<uint64_t> buf(n);
-  pool.parallel_for(int64_t(n), 1 << 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) buf[size_t(i)] = uint64_t(i) * 0x9E3779B97F4A7C15ull;
-  });
-  double best = 0;
-  std::vector<uint64_t> sink(size_t(pool.size()) * 8);
-  for (int pass = 0; pass < 5; ++pass) {
-    double t0 = now_seconds();
-    pool.run([&](int ith, int nth) {
-      size_t b = n * size_t(ith) / size_t(nth), e = n * size_t(ith + 1) / size_t(nth);
-      uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (size_t i = b; i + 4 <= e; i += 4) {
-        a0 += buf[i];
-        a1 += buf[i + 1];
-        a2 += buf[i + 2];
-        a3 += buf[i + 3];
-      }
-      sink[size_t(ith) * 8] = a0 ^ a1 ^ a2 ^ a3;
+// Multi-threaded read of a buffer much larger than the caches; best of a few passes, as STREAM
+// reports. Shared machines drift, so the caller measures next to each timed run.
+class BandwidthProbe {
+ public:
+  explicit BandwidthProbe(ThreadPool& pool) : pool_(pool), buf_(size_t(1) << 26) {  // 512 MiB
+    pool_.parallel_for(int64_t(buf_.size()), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) buf_[size_t(i)] = uint64_t(i) * 0x9E3779B97F4A7C15ull;
     });
-    double dt = now_seconds() - t0;
-    best = std::max(best, double(n * 8) / dt / 1e9);
+    sink_.resize(size_t(pool_.size()) * 8);
   }
-  return best;
-}
+  double measure_gbs(int passes = 3) {
+    const size_t n = buf_.size();
+    double best = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+      double t0 = now_seconds();
+      pool_.run([&](int ith, int nth) {
+        size_t b = n * size_t(ith) / size_t(nth), e = n * size_t(ith + 1) / size_t(nth);
+        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (size_t i = b; i + 4 <= e; i += 4) {
+          a0 += buf_[i];
+          a1 += buf_[i + 1];
+          a2 += buf_[i + 2];
+          a3 += buf_[i + 3];
+        }
+        sink_[size_t(ith) * 8] = a0 ^ a1 ^ a2 ^ a3;
+      });
+      best = std::max(best, double(n * 8) / (now_seconds() - t0) / 1e9);
+    }
+    return best;
+  }
+
+ private:
+  ThreadPool& pool_;
+  std::vector<uint64_t> buf_;
+  std::vector<uint64_t> sink_;
+};
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -79,12 +87,9 @@ int cmd_bench(int argc, char** argv) {
     if (!json) std::fprintf(stderr, fmt, args...);
   };
 
-  log("measuring memory bandwidth (%d threads)...\n", threads);
-  const double bw = measure_read_gbs(pool);
+  BandwidthProbe probe(pool);
   const double bytes_per_tok = double(model->weight_bytes_per_token());
-  const double roofline = bw * 1e9 / bytes_per_tok;
-
-  std::vector<double> pp, tg;
+  std::vector<double> pp, tg, bws, fracs;
   Rng rng(1234);
   auto cache = model->new_cache(1, std::max<int64_t>(n_prompt, n_gen + 1));
   Batch b;
@@ -101,6 +106,9 @@ int cmd_bench(int argc, char** argv) {
       log("  pp%lld rep %lld: %.2f tok/s\n", (long long)n_prompt, (long long)r, double(n_prompt) / dt);
     }
     if (n_gen > 0) {
+      // Bandwidth is measured right before each generation run and the roofline fraction
+      // computed per run: on a shared machine both drift together.
+      const double bw = probe.measure_gbs();
       double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
         b.clear();
@@ -108,19 +116,28 @@ int cmd_bench(int argc, char** argv) {
         model->forward(b, *cache, logits.data(), pool);
       }
       double dt = now_seconds() - t0;
-      if (r >= 0) tg.push_back(double(n_gen) / dt);
-      log("  tg%lld rep %lld: %.2f tok/s\n", (long long)n_gen, (long long)r, double(n_gen) / dt);
+      const double tps = double(n_gen) / dt, frac = tps / (bw * 1e9 / bytes_per_tok);
+      if (r >= 0) {
+        tg.push_back(tps);
+        bws.push_back(bw);
+        fracs.push_back(frac);
+      }
+      log("  tg%lld rep %lld: %.2f tok/s, %.1f GB/s read bandwidth, %.0f%% of roofline\n", (long long)n_gen,
+          (long long)r, tps, bw, frac * 100);
     }
   }
+  if (bws.empty()) bws.push_back(probe.measure_gbs());
   Stats sp = pp.empty() ? Stats{} : stats(pp), sg = tg.empty() ? Stats{} : stats(tg);
-  const double frac = roofline > 0 ? sg.median / roofline : 0;
+  const double bw = stats(bws).median, frac = fracs.empty() ? 0 : stats(fracs).median;
+  const double roofline = bw * 1e9 / bytes_per_tok;
 
   if (json) {
     nlohmann::json j = {
         {"model", path}, {"arch", c.arch}, {"threads", threads}, {"n_prompt", n_prompt}, {"n_gen", n_gen},
         {"repetitions", reps}, {"pp_tok_s", sp.median}, {"pp_tok_s_min", sp.min}, {"pp_tok_s_max", sp.max},
         {"tg_tok_s", sg.median}, {"tg_tok_s_min", sg.min}, {"tg_tok_s_max", sg.max}, {"membw_gb_s", bw},
-        {"weight_bytes_per_token", bytes_per_tok}, {"roofline_tok_s", roofline}, {"roofline_frac", frac},
+        {"weight_bytes_per_token", bytes_per_tok}, {"roofline_tok_s", roofline}, {"roofline_frac", frac}, {"roofline_frac_min", fracs.empty() ? 0 : stats(fracs).min},
+        {"roofline_frac_max", fracs.empty() ? 0 : stats(fracs).max},
         {"file_bytes", 0}};
     size_t fb = 0;
     for (const auto& t : model->file().tensors()) fb += t.nbytes;
@@ -134,8 +151,8 @@ int cmd_bench(int argc, char** argv) {
     if (!tg.empty())
       std::printf("| %s | %d | tg%lld | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, sg.median,
                   sg.min, sg.max);
-    std::printf("\nmemory read bandwidth: %.1f GB/s; weights per token: %.3f GB; tg roofline: %.2f tok/s; "
-                "tg = %.0f%% of roofline\n",
+    std::printf("\nmemory read bandwidth: %.1f GB/s (median of the runs); weights per token: %.3f GB; "
+                "tg roofline: %.2f tok/s; tg = %.0f%% of roofline (median of per-run ratios)\n",
                 bw, bytes_per_tok / 1e9, roofline, frac * 100);
   }
   return 0;
