@@ -28,11 +28,10 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-// Multi-threaded read of a buffer much larger than the caches; best of a few passes, as STREAM
-// reports. Shared machines drift, so the caller measures next to each timed run.
+// Multi-threaded read of a buffer much larger than the caches (STREAM-like; best of `passes`).
 class BandwidthProbe {
  public:
-  explicit BandwidthProbe(ThreadPool& pool) : pool_(pool), buf_(size_t(1) << 26) {  // 512 MiB
+  explicit BandwidthProbe(ThreadPool& pool) : pool_(pool), buf_(size_t(1) << 25) {  // 256 MiB
     pool_.parallel_for(int64_t(buf_.size()), 1 << 16, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) buf_[size_t(i)] = uint64_t(i) * 0x9E3779B97F4A7C15ull;
     });
@@ -106,16 +105,21 @@ int cmd_bench(int argc, char** argv) {
       log("  pp%lld rep %lld: %.2f tok/s\n", (long long)n_prompt, (long long)r, double(n_prompt) / dt);
     }
     if (n_gen > 0) {
-      // Bandwidth is measured right before each generation run and the roofline fraction
-      // computed per run: on a shared machine both drift together.
-      const double bw = probe.measure_gbs();
-      double t0 = now_seconds();
+      // The bandwidth of a shared machine drifts by 2x within seconds, so it is sampled
+      // during the run itself: one probe pass every 8 tokens (outside the timed part), and the
+      // run's roofline uses the median sample.
+      std::vector<double> samples;
+      double dt = 0;
       for (int64_t i = 0; i < n_gen; ++i) {
+        if (i % 8 == 0) samples.push_back(probe.measure_gbs(1));
+        double t0 = now_seconds();
         b.clear();
         b.add(int32_t(rng.next() % uint64_t(V)), int32_t(i), 0, true);
         model->forward(b, *cache, logits.data(), pool);
+        dt += now_seconds() - t0;
       }
-      double dt = now_seconds() - t0;
+      samples.push_back(probe.measure_gbs(1));
+      const double bw = stats(samples).median;
       const double tps = double(n_gen) / dt, frac = tps / (bw * 1e9 / bytes_per_tok);
       if (r >= 0) {
         tg.push_back(tps);

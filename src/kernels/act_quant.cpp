@@ -15,7 +15,11 @@ constexpr size_t align64(size_t v) { return (v + 63) & ~size_t(63); }
 // Codes for one block of n floats; returns the scale. Symmetric, amax / 127.
 inline float quantize_block(const float* x, int n, int8_t* q) {
   float amax = 0;
-  for (int j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  // A plain compare instead of std::fmax, which is a libm call under IEEE NaN rules.
+  for (int j = 0; j < n; ++j) {
+    float a = std::fabs(x[j]);
+    amax = a > amax ? a : amax;
+  }
   float id = amax > 0 ? 127.0f / amax : 0.0f;
   // Adding 1.5 * 2^23 rounds to nearest-even in the float unit (|x * id| <= 127), and
   // vectorizes with baseline SSE2, unlike a libm call.

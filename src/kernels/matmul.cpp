@@ -7,6 +7,7 @@
 // buffer grows to the largest n_tok * n_cols seen and is never freed or shrunk.
 #include "kernels/matmul.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -42,39 +43,107 @@ constexpr int64_t kMinParallelWork = 1 << 17;
 
 }  // namespace
 
-void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy,
-            ThreadPool& pool) {
-  if (n_tok <= 0 || w.n_rows <= 0) return;
-  const KernelEntry& k = active_kernels().e[uint32_t(w.type) % kMaxDType];
-  GemmArgs a;
-  a.w = static_cast<const uint8_t*>(w.data);
-  a.w_stride = row_bytes(w.type, w.n_cols);
-  a.n_cols = w.n_cols;
-  a.x = x;
-  a.ldx = ldx;
-  a.n_tok = n_tok;
-  a.y = y;
-  a.ldy = ldy;
-  bool parallel = pool.size() > 1 && w.n_rows * w.n_cols * n_tok >= kMinParallelWork;
-  if (k.act != ActFormat::F32) {
-    a.lay = act_layout(k.act, w.n_cols);
-    uint8_t* act = t_scratch.get(a.lay.stride * size_t(n_tok));
-    a.act = act;
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* x, int64_t ldx, int64_t n_tok,
+                  ThreadPool& pool) {
+  if (n_tok <= 0 || n_jobs <= 0) return;
+  constexpr int kMaxJobs = 8;
+  if (n_jobs > kMaxJobs) {  // no caller needs more; split rather than allocate
+    matmul_multi(jobs, kMaxJobs, x, ldx, n_tok, pool);
+    matmul_multi(jobs + kMaxJobs, n_jobs - kMaxJobs, x, ldx, n_tok, pool);
+    return;
+  }
+  const int64_t n_cols = jobs[0].w.n_cols;
+  const KernelEntry* k[kMaxJobs];
+  GemmArgs a[kMaxJobs];
+  int64_t work = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    const WeightView& w = jobs[j].w;
+    k[j] = &active_kernels().e[uint32_t(w.type) % kMaxDType];
+    a[j].w = static_cast<const uint8_t*>(w.data);
+    a[j].w_stride = row_bytes(w.type, n_cols);
+    a[j].n_cols = n_cols;
+    a[j].x = x;
+    a[j].ldx = ldx;
+    a[j].n_tok = n_tok;
+    a[j].y = jobs[j].y;
+    a[j].ldy = jobs[j].ldy;
+    work += w.n_rows * n_cols * n_tok;
+  }
+  const bool parallel = pool.size() > 1 && work >= kMinParallelWork;
+
+  // Activations are quantized once per format the jobs need, into consecutive scratch areas.
+  ActFormat formats[kMaxJobs];
+  ActLayout layouts[kMaxJobs];
+  size_t offsets[kMaxJobs];
+  int n_formats = 0;
+  size_t total = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    if (k[j]->act == ActFormat::F32) continue;
+    int f = 0;
+    while (f < n_formats && formats[f] != k[j]->act) ++f;
+    if (f == n_formats) {
+      formats[f] = k[j]->act;
+      layouts[f] = act_layout(k[j]->act, n_cols);
+      offsets[f] = total;
+      total += layouts[f].stride * size_t(n_tok);
+      ++n_formats;
+    }
+  }
+  if (n_formats) {
+    uint8_t* base = t_scratch.get(total);
     auto quantize = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t)
-        quantize_act_row(k.act, x + t * ldx, w.n_cols, act + size_t(t) * a.lay.stride);
+      for (int f = 0; f < n_formats; ++f)
+        for (int64_t t = t0; t < t1; ++t)
+          quantize_act_row(formats[f], x + t * ldx, n_cols, base + offsets[f] + size_t(t) * layouts[f].stride);
     };
     if (parallel && n_tok >= 8) {
       pool.parallel_for(n_tok, 1, quantize);
     } else {
       quantize(0, n_tok);
     }
+    for (int j = 0; j < n_jobs; ++j) {
+      for (int f = 0; f < n_formats; ++f)
+        if (formats[f] == k[j]->act) {
+          a[j].lay = layouts[f];
+          a[j].act = base + offsets[f];
+        }
+    }
   }
-  if (parallel) {
-    pool.parallel_for(w.n_rows, k.row_tile, [&](int64_t r0, int64_t r1) { k.fn(a, r0, r1); });
-  } else {
-    k.fn(a, 0, w.n_rows);
+
+  if (!parallel) {
+    for (int j = 0; j < n_jobs; ++j) k[j]->fn(a[j], 0, jobs[j].w.n_rows);
+    return;
   }
+  // One pool round for all jobs. Threads get equal shares of the weight bytes (row tiles of
+  // all jobs laid end to end), so each byte is read by one thread and the threads finish
+  // together even when the jobs' types differ (e.g. Q4_K q/k with a Q6_K v).
+  size_t tile_bytes[kMaxJobs], job_start[kMaxJobs + 1];
+  job_start[0] = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    tile_bytes[j] = a[j].w_stride * size_t(k[j]->row_tile);
+    job_start[j + 1] = job_start[j] + a[j].w_stride * size_t(jobs[j].w.n_rows);
+  }
+  const size_t all = job_start[n_jobs];
+  pool.run([&](int ith, int nth) {
+    const size_t lo = all * size_t(ith) / size_t(nth), hi = all * size_t(ith + 1) / size_t(nth);
+    for (int j = 0; j < n_jobs; ++j) {
+      // Tiles of job j whose first byte lies in [lo, hi).
+      const size_t s = job_start[j], e = job_start[j + 1];
+      if (e <= lo || s >= hi) continue;
+      const int64_t tile = k[j]->row_tile, rows = jobs[j].w.n_rows;
+      const int64_t t0 = lo <= s ? 0 : int64_t((lo - s + tile_bytes[j] - 1) / tile_bytes[j]);
+      const int64_t t1 = int64_t((std::min(hi, e) - s + tile_bytes[j] - 1) / tile_bytes[j]);
+      const int64_t r0 = std::min(rows, t0 * tile), r1 = std::min(rows, t1 * tile);
+      if (r0 < r1) k[j]->fn(a[j], r0, r1);
+    }
+  });
+}
+
+void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy,
+            ThreadPool& pool) {
+  if (w.n_rows <= 0) return;
+  MatmulJob job{w, y, ldy};
+  matmul_multi(&job, 1, x, ldx, n_tok, pool);
 }
 
 // Reference: each weight row dequantized to f32, products summed in double so the reference

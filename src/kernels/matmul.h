@@ -27,6 +27,17 @@ struct WeightView {
 void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy,
             ThreadPool& pool);
 
+// Several products that share the input x (q/k/v; gate/up): x is quantized once per
+// activation format and one pool round covers them all, the threads splitting the weight bytes
+// evenly. All weights must have the same n_cols. Same results as separate matmul() calls.
+struct MatmulJob {
+  WeightView w;
+  float* y;
+  int64_t ldy;
+};
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* x, int64_t ldx, int64_t n_tok,
+                  ThreadPool& pool);
+
 // The scalar reference with the same contract (single-threaded, exact fp32 math on
 // dequantized weights). Tests compare matmul() against it.
 void matmul_ref(const WeightView& w, const float* x, int64_t ldx, int64_t n_tok, float* y, int64_t ldy);

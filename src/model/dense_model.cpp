@@ -182,9 +182,8 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
     pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
       kernels::rms_norm(x + t0 * E, L.attn_norm.data(), h + t0 * E, t1 - t0, E, cfg_.rms_eps);
     });
-    kernels::matmul(L.wq, h, E, T, q, nq, pool);
-    kernels::matmul(L.wk, h, E, T, k, nk, pool);
-    kernels::matmul(L.wv, h, E, T, v, nv, pool);
+    const kernels::MatmulJob qkv[] = {{L.wq, q, nq}, {L.wk, k, nk}, {L.wv, v, nv}};
+    kernels::matmul_multi(qkv, 3, h, E, T, pool);
     if (spec_.qkv_bias) {
       for (int64_t t = 0; t < T; ++t) {
         kernels::add_inplace(q + t * nq, L.bq.data(), nq);
@@ -213,9 +212,9 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
       kernels::add_inplace(x + t0 * E, h + t0 * E, (t1 - t0) * E);
       kernels::rms_norm(x + t0 * E, L.ffn_norm.data(), h + t0 * E, t1 - t0, E, cfg_.rms_eps);
     });
-    kernels::matmul(L.w_gate, h, E, T, gate_.data(), F, pool);
-    kernels::matmul(L.w_up, h, E, T, up_.data(), F, pool);
-    pool.parallel_for(T * F, 4096, [&](int64_t i0, int64_t i1) {
+    const kernels::MatmulJob gate_up[] = {{L.w_gate, gate_.data(), F}, {L.w_up, up_.data(), F}};
+    kernels::matmul_multi(gate_up, 2, h, E, T, pool);
+    pool.parallel_for(T * F, 32768, [&](int64_t i0, int64_t i1) {
       kernels::silu_mul(gate_.data() + i0, up_.data() + i0, gate_.data() + i0, i1 - i0);
     });
     kernels::matmul(L.w_down, gate_.data(), F, T, h, E, pool);

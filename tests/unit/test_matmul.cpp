@@ -239,3 +239,37 @@ TEST(Matmul, SetIsaClampsToDetected) {
 }
 
 }  // namespace
+
+// matmul_multi over jobs of different types (different activation formats, byte-based thread
+// split crossing job boundaries) must give exactly what separate matmul() calls give.
+TEST(MatmulMulti, SameAsSeparateCalls) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const int64_t n_cols = 512;
+  const frugal::DType types[] = {frugal::DType::Q4_K, frugal::DType::Q6_K, frugal::DType::Q8_0, frugal::DType::F16};
+  const int64_t rows[] = {67, 13, 130, 5};
+  std::vector<std::vector<uint8_t>> w(4);
+  std::vector<frugal::kernels::MatmulJob> jobs(4);
+  std::vector<std::vector<float>> y_multi(4), y_single(4);
+  for (int j = 0; j < 4; ++j) {
+    w[j].resize(frugal::row_bytes(types[j], n_cols) * size_t(rows[j]));
+    std::vector<float> row(static_cast<size_t>(n_cols));
+    for (int64_t r = 0; r < rows[j]; ++r) {
+      for (auto& v : row) v = nd(rng);
+      frugal::kernels::quantize_row(types[j], row.data(), w[j].data() + size_t(r) * frugal::row_bytes(types[j], n_cols), n_cols);
+    }
+  }
+  for (int64_t n_tok : {1, 3, 9}) {
+    std::vector<float> x(size_t(n_tok * n_cols));
+    for (auto& v : x) v = nd(rng);
+    frugal::ThreadPool pool(2);
+    for (int j = 0; j < 4; ++j) {
+      y_multi[j].assign(size_t(n_tok * rows[j]), 0.f);
+      y_single[j].assign(size_t(n_tok * rows[j]), 1.f);
+      jobs[j] = {{types[j], rows[j], n_cols, w[j].data()}, y_multi[j].data(), rows[j]};
+      frugal::kernels::matmul(jobs[j].w, x.data(), n_cols, n_tok, y_single[j].data(), rows[j], pool);
+    }
+    frugal::kernels::matmul_multi(jobs.data(), 4, x.data(), n_cols, n_tok, pool);
+    for (int j = 0; j < 4; ++j) EXPECT_EQ(y_multi[j], y_single[j]) << "job " << j << " n_tok " << n_tok;
+  }
+}
