@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace frugal {
 
@@ -15,6 +16,51 @@ void Sampler::reset() {
 }
 
 void Sampler::accept(int32_t token) { history_.push_back(token); }
+
+int32_t Sampler::draw() {
+  auto by_logit = [](const Cand& a, const Cand& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
+  size_t n = cands_.size();
+  if (p_.top_k > 0 && size_t(p_.top_k) < n) {
+    std::nth_element(cands_.begin(), cands_.begin() + p_.top_k, cands_.end(), by_logit);
+    n = size_t(p_.top_k);
+  }
+  // Distribution over cands_[0, n) at the temperature, relative to the best logit.
+  float mx = -INFINITY;
+  for (size_t i = 0; i < n; ++i) mx = std::max(mx, cands_[i].logit);
+  const double inv_t = 1.0 / double(p_.temperature);
+  double z = 0;
+  for (size_t i = 0; i < n; ++i) z += std::exp((double(cands_[i].logit) - mx) * inv_t);
+  // min-p keeps p >= min_p * p_max, i.e. logit >= max + T ln(min_p): a filter, no sort.
+  if (p_.min_p > 0) {
+    const double cut = double(mx) + double(p_.temperature) * std::log(double(p_.min_p));
+    n = size_t(std::partition(cands_.begin(), cands_.begin() + std::ptrdiff_t(n),
+                              [&](const Cand& c) { return double(c.logit) >= cut; }) -
+               cands_.begin());
+  }
+  // top-p: the smallest head whose mass reaches top_p. Sort a growing head until it does.
+  size_t keep = n;
+  if (p_.top_p < 1) {
+    for (size_t head = std::min<size_t>(n, 64);; head = std::min(n, head * 4)) {
+      std::partial_sort(cands_.begin(), cands_.begin() + std::ptrdiff_t(head), cands_.begin() + std::ptrdiff_t(n), by_logit);
+      double cum = 0;
+      size_t i = 0;
+      while (i < head && cum < double(p_.top_p)) cum += std::exp((double(cands_[i++].logit) - mx) * inv_t) / z;
+      if (cum >= double(p_.top_p) || head == n) {
+        keep = i;
+        break;
+      }
+    }
+  }
+  prob_.resize(keep);
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += prob_[i] = std::exp((double(cands_[i].logit) - mx) * inv_t);
+  double r = rng_.uniform() * total;
+  for (size_t i = 0; i < keep; ++i) {
+    r -= prob_[i];
+    if (r < 0) return cands_[i].id;
+  }
+  return cands_[keep - 1].id;
+}
 
 int32_t Sampler::sample(const float* logits) {
   cands_.resize(size_t(n_vocab_));
@@ -42,45 +88,7 @@ int32_t Sampler::sample(const float* logits) {
                               [](const Cand& a, const Cand& b) { return a.logit < b.logit; })
                  ->id;
   } else {
-    size_t n = cands_.size();
-    auto by_logit = [](const Cand& a, const Cand& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
-    if (p_.top_k > 0 && size_t(p_.top_k) < n) {
-      std::partial_sort(cands_.begin(), cands_.begin() + p_.top_k, cands_.end(), by_logit);
-      n = size_t(p_.top_k);
-    } else {
-      std::sort(cands_.begin(), cands_.end(), by_logit);
-    }
-    // Probabilities at temperature; cands_[0..n) sorted descending.
-    std::vector<double> prob(n);
-    const double inv_t = 1.0 / double(p_.temperature);
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp((double(cands_[i].logit) - cands_[0].logit) * inv_t);
-    for (auto& pr : prob) pr /= sum;
-    if (p_.min_p > 0) {
-      size_t keep = 1;
-      while (keep < n && prob[keep] >= double(p_.min_p) * prob[0]) ++keep;
-      n = keep;
-    }
-    if (p_.top_p < 1) {
-      double cum = 0;
-      size_t keep = 0;
-      while (keep < n) {
-        cum += prob[keep++];
-        if (cum >= double(p_.top_p)) break;
-      }
-      n = keep;
-    }
-    double total = 0;
-    for (size_t i = 0; i < n; ++i) total += prob[i];
-    double r = rng_.uniform() * total;
-    result = cands_[n - 1].id;
-    for (size_t i = 0; i < n; ++i) {
-      r -= prob[i];
-      if (r < 0) {
-        result = cands_[i].id;
-        break;
-      }
-    }
+    result = draw();
   }
   history_.push_back(result);
   return result;

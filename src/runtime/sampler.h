@@ -1,6 +1,9 @@
-// Turns logits into the next token. Order (as llama.cpp and vLLM apply them): repetition /
-// presence / frequency penalties on the raw logits, then temperature, then top-k, top-p and
-// min-p truncation, then a draw. Temperature 0 is greedy. The RNG is seeded explicitly and is
+// Turns logits into the next token: repetition / presence / frequency penalties on the raw
+// logits, then temperature, then top-k (as Hugging Face and vLLM order them). Top-p and min-p
+// are both defined on that distribution and both keep a head of it sorted by probability, so
+// the shorter head wins and their order does not matter. Then a draw. Temperature 0 is
+// greedy. Sorting is confined to the head that top-p needs: a full sort of a 150k vocabulary
+// would cost milliseconds per token. The RNG is seeded explicitly and is
 // ours (not std::distribution, whose output differs between standard libraries), so the same
 // seed gives the same tokens everywhere.
 #pragma once
@@ -48,6 +51,7 @@ class Sampler {
   const SamplerParams& params() const { return p_; }
 
  private:
+  int32_t draw();  // temperature > 0
   struct Cand {
     int32_t id;
     float logit;
@@ -57,6 +61,7 @@ class Sampler {
   Rng rng_;
   std::vector<int32_t> history_;
   std::vector<Cand> cands_;
+  std::vector<double> prob_;
   std::unordered_map<int32_t, int32_t> counts_;
 };
 

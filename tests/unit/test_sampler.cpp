@@ -111,3 +111,23 @@ TEST(Sampler, PenaltiesDemoteSeenTokens) {
   pr.accept(1);
   EXPECT_EQ(pr.sample(l.data()), 0);
 }
+
+TEST(Sampler, TopPNucleusLargerThanFirstSortedHead) {
+  // 1000 equal logits, top_p 0.5: the nucleus is 500 tokens (ties go to lower ids), more than
+  // the first head the sampler sorts, so the head has to grow.
+  std::vector<float> l(1000, 0.5f);
+  SamplerParams p;
+  p.temperature = 1;
+  p.top_k = 0;
+  p.min_p = 0;
+  p.top_p = 0.5f;
+  Sampler s(p, 1000);
+  std::map<int, int> seen;
+  for (int i = 0; i < 20000; ++i) {
+    int t = s.sample(l.data());
+    ASSERT_LT(t, 500);
+    seen[t]++;
+  }
+  // 40 expected draws per token: the chance that a given token is never drawn is e^-40.
+  EXPECT_EQ(seen.size(), 500u);
+}
