@@ -35,6 +35,7 @@ int cmd_run(int argc, char** argv) {
 
   LoadedModel lm = load_with_tokenizer(model_path);
   Model& model = *lm.model;
+  prefetch_weights(model, threads);
   const Tokenizer& tok = *lm.tokenizer;
   if (model.file().get_bool("frugal.random_weights").value_or(false))
     std::fprintf(stderr, "note: %s has random weights: its output is noise, not language.\n", model_path.c_str());

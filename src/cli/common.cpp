@@ -3,10 +3,19 @@
 #include <chrono>
 #include <thread>
 
+#include "core/progress.h"
 #include "formats/gguf.h"
 #include "model/vocab_gguf.h"
 
 namespace frugal::cli {
+
+void prefetch_weights(const Model& m, int threads) {
+  const MappedFile& map = m.file().map();
+  // Files already in the page cache load in a blink; only big ones are worth a progress line.
+  if (map.size() < (size_t(256) << 20)) return map.prefetch(threads);
+  Progress progress("loading " + map.path(), double(map.size()));
+  map.prefetch(threads, [&](size_t done, size_t) { progress.update(double(done)); });
+}
 
 LoadedModel load_with_tokenizer(const std::string& path) {
   LoadedModel lm;

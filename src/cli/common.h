@@ -15,6 +15,9 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 LoadedModel load_with_tokenizer(const std::string& path);
+// Pulls the model file into memory with a progress line (weights are mmapped, so otherwise the
+// first tokens would stall on disk reads).
+void prefetch_weights(const Model& m, int threads);
 
 // --temp, --top-k, --top-p, --min-p, --repeat-penalty, --presence-penalty,
 // --frequency-penalty, --repeat-last-n, --seed

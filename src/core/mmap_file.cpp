@@ -5,7 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <cstring>
 #include <utility>
 
@@ -31,6 +36,32 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
+}
+
+void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress) const {
+  if (!data_) return;
+  ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
+  constexpr size_t kChunk = size_t(64) << 20, kPage = 4096;
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex mu;
+  auto work = [&] {
+    volatile uint8_t sink = 0;
+    for (;;) {
+      size_t b = next.fetch_add(kChunk);
+      if (b >= size_) return;
+      size_t e = std::min(size_, b + kChunk);
+      for (size_t i = b; i < e; i += kPage) sink = sink + data_[i];
+      size_t d = done.fetch_add(e - b) + (e - b);
+      if (progress) {
+        std::lock_guard<std::mutex> lock(mu);
+        progress(d, size_);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n_threads; ++i) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
 }
 
 MappedFile::~MappedFile() {

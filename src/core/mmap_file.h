@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace frugal {
@@ -19,6 +20,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+
+  // Reads the whole file into the page cache (one touch per page, `n_threads` threads) so the
+  // first forward pass does not stall on disk; progress(done, total) after each 64 MiB.
+  void prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress = {}) const;
 
  private:
   std::string path_;

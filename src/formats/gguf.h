@@ -78,6 +78,7 @@ class GgufFile {
   static std::unique_ptr<GgufFile> parse(const uint8_t* data, size_t size, const std::string& name);
 
   const std::string& path() const { return path_; }
+  const MappedFile& map() const { return map_; }
   uint32_t version() const { return version_; }
   size_t alignment() const { return alignment_; }
   size_t data_offset() const { return data_offset_; }
