@@ -138,6 +138,11 @@ int cmd_make_test_model(int argc, char** argv) {
   w.set("general.architecture", GgufValue::str(A));
   w.set("general.name", GgufValue::str(std::string("random weights, ") + p->name + " shape"));
   w.set("general.alignment", GgufValue::u32(32));
+  // llama.cpp's llama_ftype numbers, which other GGUF tools display.
+  const std::pair<const char*, uint32_t> ftypes[] = {{"F32", 0}, {"F16", 1}, {"Q4_0", 2}, {"Q8_0", 7},
+                                                     {"Q4_K_M", 15}, {"Q5_K_M", 17}, {"BF16", 32}};
+  for (const auto& [name, id] : ftypes)
+    if (ftype == name) w.set("general.file_type", GgufValue::u32(id));
   w.set("frugal.random_weights", GgufValue::boolean(true));
   w.set("frugal.preset", GgufValue::str(p->name));
   w.set(A + ".context_length", GgufValue::u32(uint32_t(p->n_ctx)));
