@@ -13,12 +13,15 @@
 // the low nibbles and [32,64)+[96,128) in the high ones, so its activations are stored in
 // that order (ActFormat::Q8_K_Nib) instead of shuffling weights. Q6_K's order is natural.
 //
-// Decode (few tokens) decodes each super-block in registers right before use; prefill decodes
-// a tile's rows once per token chunk into a thread-local buffer (KDec) reused by every tile.
+// Decode (few tokens) decodes each super-block in registers right before use (AVX-512: the
+// integer-sum kernel of matmul_simd_k_gemv.h instead of the float steps below); prefill
+// decodes a tile's rows once per token chunk into a thread-local buffer (KDec) reused by every
+// tile.
 #pragma once
 #include <memory>
 
 #include "kernels/matmul_simd_k_decode.h"
+#include "kernels/matmul_simd_k_gemv.h"
 
 namespace frugal::kernels {
 namespace {
@@ -134,7 +137,11 @@ void gemm_k_rows(const GemmArgs& a, const KDec* dec, int64_t r, int64_t t0, int6
 template <class D, int R, int T>
 void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
   if (a.n_tok <= 2 * T) {
+#if defined(__AVX512F__)
+    gemm_few_tokens<KernelKGemv<typename GemvFor<D>::type>, T>(a, r0, r1);
+#else
     gemm_tiled<KernelKFused<D>, R, T>(a, r0, r1);
+#endif
     return;
   }
   const int64_t nsb = a.n_cols / kQKK;

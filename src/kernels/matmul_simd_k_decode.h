@@ -17,13 +17,13 @@ inline __m512i high_bits(__m512i qh2, int lo_shift, int hi_shift, int mask) {
 }
 #endif
 
-// kChunkCols: column pass width for 2..8 tokens (gemm_few_tokens); 0 = none. Measured on
-// 4 tokens x 8960 columns: with passes AVX-512 Q4_K/Q5_K run 1.3-1.5x faster, Q6_K and the
-// AVX2 kernels slower.
+// kChunkCols: column pass width for KernelKFused with 2..8 tokens (gemm_few_tokens); 0 = none.
+// KernelKFused serves only AVX2 decode, where passes measured slower; AVX-512 decode uses
+// KernelKGemv (matmul_simd_k_gemv.h), which sets its own.
 struct DecQ4_K {
   using Block = BlockQ4_K;
+  static constexpr int64_t kChunkCols = 0;
 #if defined(__AVX512F__)
-  static constexpr int64_t kChunkCols = 2048;
   using Map = NibbleOrder;
   static constexpr ActFormat kAct = ActFormat::Q8_K_Nib;
   static void decode(const Block* b, KRegs* o) {
@@ -36,7 +36,6 @@ struct DecQ4_K {
     }
   }
 #else
-  static constexpr int64_t kChunkCols = 0;
   using Map = NaturalOrder;
   static constexpr ActFormat kAct = ActFormat::Q8_K;
   static void decode(const Block* b, KRegs* o) {
@@ -53,8 +52,8 @@ struct DecQ4_K {
 
 struct DecQ5_K {
   using Block = BlockQ5_K;
+  static constexpr int64_t kChunkCols = 0;
 #if defined(__AVX512F__)
-  static constexpr int64_t kChunkCols = 2048;
   using Map = NibbleOrder;
   static constexpr ActFormat kAct = ActFormat::Q8_K_Nib;
   // u[2h] holds sub-blocks 4h and 4h + 2 (low nibbles), u[2h + 1] sub-blocks 4h + 1 and
@@ -71,7 +70,6 @@ struct DecQ5_K {
     }
   }
 #else
-  static constexpr int64_t kChunkCols = 0;
   using Map = NaturalOrder;
   static constexpr ActFormat kAct = ActFormat::Q8_K;
   static void decode(const Block* b, KRegs* o) {
