@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/half.h"
+#include "kernels/matmul.h"
 #include "kernels/matmul_kernels.h"
 
 namespace frugal::kernels {
@@ -45,6 +46,11 @@ ActLayout act_layout(ActFormat f, int64_t n_cols) {
 }
 
 void quantize_act_row(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst) {
+  if (f != ActFormat::F32 && active_isa() == Isa::Avx512) return quantize_act_row_avx512(f, x, n_cols, dst);
+  quantize_act_row_ref(f, x, n_cols, dst);
+}
+
+void quantize_act_row_ref(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst) {
   ActLayout l = act_layout(f, n_cols);
   auto qs = reinterpret_cast<int8_t*>(dst + l.qs_off);
   auto d = reinterpret_cast<float*>(dst + l.d_off);

@@ -32,6 +32,10 @@ ActLayout act_layout(ActFormat f, int64_t n_cols);
 // round-to-nearest-even(x * 127 / amax) in [-127, 127], scale amax / 127 (Q8_0: rounded to
 // f16, as ggml stores it).
 void quantize_act_row(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst);
+// The scalar twin and the AVX-512 version that quantize_act_row picks; they are bit-identical
+// (tests/unit/test_act_quant.cpp), so every kernel set sees the same activations.
+void quantize_act_row_ref(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst);
+void quantize_act_row_avx512(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst);
 
 struct GemmArgs {
   const uint8_t* w = nullptr;  // row r at w + r * w_stride
