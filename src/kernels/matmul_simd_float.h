@@ -104,6 +104,10 @@ struct KernelFloat {
       for (int j = 0; j < T; ++j) acc[i][j] = VF::zero();
     int64_t k = 0;
     for (; k + W <= a.n_cols; k += W) {
+      // Decode streams one row at a time: prefetch ahead as the quantized kernels do.
+      if constexpr (R == 1) {
+        if ((k * int64_t(sizeof(E))) % 64 == 0) _mm_prefetch(reinterpret_cast<const char*>(w[0] + k) + kPfAhead, _MM_HINT_T1);
+      }
       typename VF::V wv[R];
 #pragma GCC unroll 8
       for (int i = 0; i < R; ++i) wv[i] = L::load(w[i] + k);
