@@ -40,22 +40,6 @@ void add_inplace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, const float* inv_freq, float mscale,
-          RopeLayout layout) {
-  const int64_t half = n_rot / 2;
-  for (int64_t i = 0; i < half; ++i) {
-    // Angle in double: positions reach 1e5+ and fp32 angles lose digits there.
-    double theta = double(pos) * double(inv_freq[i]);
-    float c = float(std::cos(theta)) * mscale, s = float(std::sin(theta)) * mscale;
-    int64_t a = layout == RopeLayout::NeoX ? i : 2 * i;
-    int64_t b = layout == RopeLayout::NeoX ? i + half : 2 * i + 1;
-    float x0 = x[a], x1 = x[b];
-    x[a] = x0 * c - x1 * s;
-    x[b] = x0 * s + x1 * c;
-  }
-  (void)head_dim;
-}
-
 void rope_table(int64_t pos, int64_t n_rot, const float* inv_freq, float mscale, float* c, float* s) {
   for (int64_t i = 0; i < n_rot / 2; ++i) {
     double theta = double(pos) * double(inv_freq[i]);
@@ -79,22 +63,6 @@ void rope_cached(float* x, int64_t n_rot, const float* c, const float* s, RopeLa
       x[2 * i + 1] = x0 * s[i] + x1 * c[i];
     }
   }
-}
-
-float dot_f32(const float* a, const float* b, int64_t n) {
-  // 8 partial sums let the compiler keep several vector accumulators in flight.
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = 0;
-  for (; i < n; ++i) s += a[i] * b[i];
-  for (int j = 0; j < 8; ++j) s += acc[j];
-  return s;
-}
-
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
 }  // namespace frugal::kernels

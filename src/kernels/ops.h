@@ -18,24 +18,16 @@ void softmax(float* x, int64_t n);
 // y[i] += x[i]
 void add_inplace(float* y, const float* x, int64_t n);
 
-// Rotary position embedding on one head vector of `head_dim` values, rotating its first
-// `n_rot` dims. `inv_freq` has n_rot/2 entries (theta^(-2i/n_rot) / freq_factor_i, with any
-// YaRN/llama3 correction already applied); `mscale` multiplies cos/sin (YaRN attention factor).
-// NeoX layout pairs (i, i + n_rot/2); the normal (GPT-J) layout pairs (2i, 2i+1).
+// Rotary position embedding. NeoX layout pairs (i, i + n_rot/2); the normal (GPT-J) layout
+// pairs (2i, 2i+1).
 enum class RopeLayout { Normal, NeoX };
-void rope(float* x, int64_t head_dim, int64_t n_rot, int64_t pos, const float* inv_freq, float mscale,
-          RopeLayout layout);
 
-// Same rotation with cos/sin precomputed for one position: c[i], s[i] for i < n_rot/2
-// (already multiplied by any attention factor). A forward pass computes them once per token
-// and reuses them for every head of every layer.
+// Rotates the first n_rot dims of one head vector with cos/sin precomputed for its position:
+// c[i], s[i] for i < n_rot/2 (already multiplied by any attention factor). A forward pass
+// computes them once per token and reuses them for every head of every layer.
 void rope_cached(float* x, int64_t n_rot, const float* c, const float* s, RopeLayout layout);
-// c[i] = cos(pos * inv_freq[i]) * mscale, s[i] likewise, for i < n_rot/2.
+// c[i] = cos(pos * inv_freq[i]) * mscale, s[i] likewise, for i < n_rot/2. `inv_freq` is
+// theta^(-2i/n_rot) / freq_factor_i with any YaRN/llama3 correction already applied.
 void rope_table(int64_t pos, int64_t n_rot, const float* inv_freq, float mscale, float* c, float* s);
-
-// Dot product of two fp32 vectors (used by attention).
-float dot_f32(const float* a, const float* b, int64_t n);
-// y[i] += a * x[i]
-void axpy_f32(float a, const float* x, float* y, int64_t n);
 
 }  // namespace frugal::kernels
