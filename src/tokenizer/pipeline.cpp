@@ -63,7 +63,7 @@ const std::vector<Named>& table() {
   static const std::vector<Named> t = {
       {"llama-bpe", {"llama3", "llama-v3", "smaug-bpe"},
        {{}, {split(kLlama3), byte_level(false)}, true}},
-      {"qwen2", {"qwen3"}, {{Normalizer::NFC}, {split(kQwen2), byte_level(false)}, false}},
+      {"qwen2", {"qwen3", "deepseek-r1-qwen"}, {{Normalizer::NFC}, {split(kQwen2), byte_level(false)}, false}},
       {"deepseek-v3", {"deepseek3-llm"},
        {{}, {split(kDsv3Digits), split(kDsv3Cjk), split(kDsv3Main), byte_level(false)}, false}},
       {"deepseek-llm", {},

@@ -352,6 +352,8 @@ TEST(PreTokenizer, NamedPipelines) {
     EXPECT_NO_THROW(frugal::PreTokenizer{*p}) << name;  // every regex compiles
   }
   EXPECT_EQ(frugal::pre_for_pipeline(*frugal::pipeline_for_pre("llama3")), "llama-bpe");
+  // Real R1-Distill-Qwen GGUFs say "deepseek-r1-qwen": Qwen2's pre-tokenizer (llama.cpp maps it so).
+  EXPECT_EQ(frugal::pre_for_pipeline(*frugal::pipeline_for_pre("deepseek-r1-qwen")), "qwen2");
   EXPECT_FALSE(frugal::pipeline_for_pre("no-such-pre"));
 }
 
