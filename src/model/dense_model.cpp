@@ -85,6 +85,20 @@ DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : 
     L.w_down = b.matrix(p + "ffn_down.weight", F, E);
   }
 
+  // RoPE scaling. Linear divides every frequency by the factor. YaRN's frequency ramp and
+  // attention factor are not wired into the dense models yet: a file that asks for them is
+  // refused rather than run with wrong positions.
+  double freq_scale = 1.0;
+  const std::string scaling = file_->get_string(cfg_.arch + ".rope.scaling.type").value_or("none");
+  if (scaling == "linear") {
+    const double factor = b.hp_float(cfg_.arch + ".rope.scaling.factor", 1.0);
+    if (!(factor > 0)) fail("%s: %s.rope.scaling.factor must be > 0", file_->path().c_str(), cfg_.arch.c_str());
+    freq_scale = 1.0 / factor;
+  } else if (scaling != "none") {
+    fail("%s: %s.rope.scaling.type '%s' is not supported for %s models yet (supported: none, linear, and "
+         "llama3 frequency factors)",
+         file_->path().c_str(), cfg_.arch.c_str(), scaling.c_str(), cfg_.arch.c_str());
+  }
   const int64_t half = cfg_.n_rot / 2;
   inv_freq_.resize(size_t(half));
   std::vector<float> factors;
@@ -94,7 +108,7 @@ DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : 
   for (int64_t i = 0; i < half; ++i) {
     double f = std::pow(double(cfg_.rope_theta), -2.0 * double(i) / double(cfg_.n_rot));
     if (!factors.empty()) f /= double(factors[size_t(i)]);
-    inv_freq_[size_t(i)] = float(f);
+    inv_freq_[size_t(i)] = float(f * freq_scale);
   }
 }
 
