@@ -20,7 +20,13 @@ void prefetch_weights(const Model& m, int threads) {
 LoadedModel load_with_tokenizer(const std::string& path) {
   LoadedModel lm;
   lm.model = load_model(path);
-  lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_vocab(vocab_from_gguf(lm.model->file())));
+  try {
+    lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_vocab(vocab_from_gguf(lm.model->file())));
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(path, 0) == 0) throw;  // already names the file
+    fail("%s: %s", path.c_str(), msg.c_str());
+  }
   return lm;
 }
 
