@@ -90,6 +90,7 @@ int cmd_inspect(int argc, char** argv) {
     std::printf("  rope: theta %g, %s pairs, %lld dims; rms eps %g; context %lld; output %s\n", c.rope_theta,
                 c.rope_neox ? "NeoX" : "adjacent", (long long)c.n_rot, c.rms_eps, (long long)c.n_ctx_train,
                 c.tied_output ? "tied to token_embd" : "separate");
+    std::printf("  q/k/v bias: %s; per-head q/k norm: %s\n", c.has_qkv_bias ? "yes" : "no", c.has_qk_norm ? "yes" : "no");
     auto cache = m->new_cache(1, 1);
     std::printf("  KV cache: %lld bytes per token (fp32)\n", (long long)cache->bytes_per_token());
     std::printf("  weights read per generated token: %s\n", human_bytes(double(m->weight_bytes_per_token())).c_str());

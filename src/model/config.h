@@ -7,8 +7,6 @@
 
 namespace frugal {
 
-enum class RopeLayout;  // kernels/ops.h
-
 struct ModelConfig {
   std::string arch;          // GGUF general.architecture: "llama", "qwen2", "qwen3", ...
   std::string name;          // general.name, if any
