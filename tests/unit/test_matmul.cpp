@@ -173,9 +173,10 @@ TEST(Matmul, IntegerPathsExactOnQuantizedActivations) {
   set_isa(detected_isa());
 }
 
-// Wide rows with few tokens: Q4_K/Q5_K are computed in column passes of 2048 that add into y
-// (gemm_few_tokens); every other type goes through the same shapes unsplit, and a float width
-// with a tail checks the masked last vector.
+// Wide rows with few tokens: on AVX-512, Q4_K/Q5_K/Q6_K are computed in column passes of 2048
+// that add into y once the tokens' codes pass kChunkMinCodes (8 tokens x 4608 does); every other
+// type goes through the same shapes unsplit, and a float width with a tail checks the masked
+// last vector.
 TEST(Matmul, WideRowsInColumnPasses) {
   ThreadPool pool(2);
   for (Isa isa : isas()) {
