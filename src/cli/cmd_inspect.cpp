@@ -5,26 +5,15 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/text.h"
 #include "formats/gguf.h"
 
 namespace frugal::cli {
 
 namespace {
-// One line per key: long strings (chat templates) are cut and control characters escaped.
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s.size() > 80 ? s.substr(0, 77) : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else out += c;
-  }
-  return out + (s.size() > 80 ? "...\"" : "\"");
-}
-
 std::string value_str(const GgufValue& v) {
   switch (v.type) {
-    case GgufType::STRING: return quoted(v.s);
+    case GgufType::STRING: return "\"" + printable(v.s, 77) + "\"";  // one line per key
     case GgufType::ARRAY: return strfmt("[%s x %zu]", gguf_type_name(v.elem_type), v.arr.size());
     case GgufType::BOOL: return v.u ? "true" : "false";
     case GgufType::FLOAT32:

@@ -23,19 +23,4 @@ std::string Cursor::str(const char* what) {
   return s;
 }
 
-std::string printable(std::string_view s) {
-  constexpr size_t kMaxShown = 96;
-  std::string out;
-  for (size_t k = 0; k < s.size() && k < kMaxShown; ++k) {
-    auto b = static_cast<unsigned char>(s[k]);
-    if (b < 0x20 || b == 0x7f || b == '\\' || b == '\'') {
-      out += strfmt("\\x%02x", b);
-    } else {
-      out += char(b);
-    }
-  }
-  if (s.size() > kMaxShown) out += strfmt("... (%zu bytes)", s.size());
-  return out;
-}
-
 }  // namespace frugal::gguf_detail

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "formats/gguf.h"
 
 namespace frugal::gguf_detail {
@@ -24,8 +25,7 @@ bool is_valid_type(uint32_t id);
 // Nested arrays deeper than this are refused (reader) and never written (writer), so that
 // recursion on untrusted input cannot exhaust the stack.
 constexpr int kMaxArrayDepth = 8;
-// A name from the file made safe for an error message: control bytes escaped, long names cut.
-std::string printable(std::string_view s);
+using frugal::printable;  // core/text.h: names from the file quoted safely in messages
 
 class Cursor {
  public:
