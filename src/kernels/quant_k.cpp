@@ -105,38 +105,37 @@ void encode_k_asym(const float* x, int nmax, uint16_t* d16, uint16_t* dmin16, ui
 
 }  // namespace
 
-void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQKK; ++i, y += kQKK) {
-    float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, m0, sc1, m1;
-      unpack_scale_min_k4(b[i].scales, 2 * c, &sc0, &m0);
-      unpack_scale_min_k4(b[i].scales, 2 * c + 1, &sc1, &m1);
-      const uint8_t* q = b[i].qs + 32 * c;
-      for (int l = 0; l < 32; ++l) {
-        y[64 * c + l] = d * float(sc0) * float(q[l] & 15) - dmin * float(m0);
-        y[64 * c + 32 + l] = d * float(sc1) * float(q[l] >> 4) - dmin * float(m1);
+namespace {
+// Q4_K and Q5_K share the super-block: 8 sub-blocks of 32 with 6-bit scales and mins, codes as
+// nibbles; Q5_K adds a fifth bit per code from qh (bit 2c / 2c + 1 of qh[l]), absent for Q4_K.
+void dequantize_k4_superblock(float d, float dmin, const uint8_t* scales, const uint8_t* qs, const uint8_t* qh,
+                              float* y) {
+  for (int c = 0; c < 4; ++c) {
+    uint8_t sc0, m0, sc1, m1;
+    unpack_scale_min_k4(scales, 2 * c, &sc0, &m0);
+    unpack_scale_min_k4(scales, 2 * c + 1, &sc1, &m1);
+    const uint8_t* q = qs + 32 * c;
+    for (int l = 0; l < 32; ++l) {
+      int q0 = q[l] & 15, q1 = q[l] >> 4;
+      if (qh) {
+        q0 |= ((qh[l] >> (2 * c)) & 1) << 4;
+        q1 |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
       }
+      y[64 * c + l] = d * float(sc0) * float(q0) - dmin * float(m0);
+      y[64 * c + 32 + l] = d * float(sc1) * float(q1) - dmin * float(m1);
     }
   }
 }
+}  // namespace
+
+void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n / kQKK; ++i, y += kQKK)
+    dequantize_k4_superblock(fp16_to_fp32(b[i].d), fp16_to_fp32(b[i].dmin), b[i].scales, b[i].qs, nullptr, y);
+}
 
 void dequantize_q5_k(const BlockQ5_K* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQKK; ++i, y += kQKK) {
-    float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, m0, sc1, m1;
-      unpack_scale_min_k4(b[i].scales, 2 * c, &sc0, &m0);
-      unpack_scale_min_k4(b[i].scales, 2 * c + 1, &sc1, &m1);
-      const uint8_t* q = b[i].qs + 32 * c;
-      for (int l = 0; l < 32; ++l) {
-        int q0 = (q[l] & 15) | ((b[i].qh[l] >> (2 * c)) & 1) << 4;
-        int q1 = (q[l] >> 4) | ((b[i].qh[l] >> (2 * c + 1)) & 1) << 4;
-        y[64 * c + l] = d * float(sc0) * float(q0) - dmin * float(m0);
-        y[64 * c + 32 + l] = d * float(sc1) * float(q1) - dmin * float(m1);
-      }
-    }
-  }
+  for (int64_t i = 0; i < n / kQKK; ++i, y += kQKK)
+    dequantize_k4_superblock(fp16_to_fp32(b[i].d), fp16_to_fp32(b[i].dmin), b[i].scales, b[i].qs, b[i].qh, y);
 }
 
 void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t n) {
