@@ -78,7 +78,7 @@ int cmd_bench(int argc, char** argv) {
   if (n_prompt < 0 || n_gen < 0 || reps < 1) fail("-p and -n must be >= 0 and -r >= 1");
 
   auto model = load_model(path);
-  if (!json) prefetch_weights(*model, threads);
+  prefetch_weights(*model, threads);  // progress goes to stderr, JSON to stdout
   const auto& c = model->config();
   ThreadPool pool(threads);
   const int64_t V = c.n_vocab;
