@@ -15,9 +15,13 @@ class KvCache {
 
   float* k(int64_t il, int64_t slot, int64_t pos) { return k_.data() + ((il * n_slot_ + slot) * n_ctx_ + pos) * k_width_; }
   float* v(int64_t il, int64_t slot, int64_t pos) { return v_.data() + ((il * n_slot_ + slot) * n_ctx_ + pos) * v_width_; }
+  const float* k(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->k(il, slot, pos); }
+  const float* v(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->v(il, slot, pos); }
   int64_t n_ctx() const { return n_ctx_; }
   int64_t n_slot() const { return n_slot_; }
   int64_t n_layer() const { return n_layer_; }
+  int64_t k_width() const { return k_width_; }
+  int64_t v_width() const { return v_width_; }
   // Bytes cached per token (all layers): what `frugal inspect` and the server report.
   int64_t bytes_per_token() const { return n_layer_ * (k_width_ + v_width_) * int64_t(sizeof(float)); }
 

@@ -1,0 +1,270 @@
+#include "server/prefix_cache.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "server/disk_cache.h"
+
+namespace frugal::server {
+
+struct PrefixCache::Node {
+  Node* parent = nullptr;
+  std::vector<int32_t> ids;  // this block's block_tokens tokens
+  uint64_t key = 0;          // hash of ids: the key in the parent's child map
+  uint64_t chain = 0;        // hash of every token through this block: the disk file's name
+  std::unordered_multimap<uint64_t, std::unique_ptr<Node>> children;
+  std::vector<float> rows;  // k [n_layer][block_tokens][k_width], then v [n_layer][block_tokens][v_width]
+  int64_t refs = 0;         // children + pins: at 0 a node is an evictable leaf
+  uint64_t tick = 0;        // last use
+};
+
+namespace {
+
+constexpr uint64_t kBlockSeed = 0x6a09e667f3bcc909ull;  // any constant: keys need not match chains
+
+uint64_t block_key(const int32_t* ids, int64_t bt) { return hash_bytes(ids, 4 * size_t(bt), kBlockSeed); }
+uint64_t chain_of(uint64_t parent_chain, uint64_t key) { return hash_bytes(&key, 8, parent_chain); }
+
+}  // namespace
+
+PrefixCache::PrefixCache(const PrefixCacheOptions& o, int64_t n_layer, int64_t k_width, int64_t v_width)
+    : bt_(o.block_tokens), n_layer_(n_layer), k_width_(k_width), v_width_(v_width),
+      block_floats_(n_layer * o.block_tokens * (k_width + v_width)), ram_budget_(o.ram_bytes),
+      root_(std::make_unique<Node>()) {
+  if (bt_ <= 0 || n_layer <= 0 || k_width <= 0 || v_width < 0)
+    fail("prefix cache: bad shape: block_tokens %lld, n_layer %lld, k_width %lld, v_width %lld",
+         (long long)bt_, (long long)n_layer, (long long)k_width, (long long)v_width);
+  // Seeding every chain with the model and layout gives other models' blocks other file
+  // names: two models can share a directory without ever opening each other's files.
+  const int64_t layout_words[5] = {int64_t(o.model_fingerprint), bt_, n_layer, k_width, v_width};
+  root_->chain = hash_bytes(layout_words, sizeof layout_words, 0);
+  root_->refs = 1;  // never evicted
+  if (!o.disk_dir.empty()) {
+    disk_ = std::make_unique<DiskCache>(o.disk_dir, o.disk_bytes,
+                                        BlockLayout{o.model_fingerprint, bt_, n_layer, k_width, v_width});
+    tick_ = disk_->last_tick();
+  }
+  publish();
+}
+
+PrefixCache::~PrefixCache() {
+  // Iteratively: a chain of thousands of blocks would recurse as deep in ~Node.
+  std::vector<std::unique_ptr<Node>> doomed;
+  for (auto& [key, c] : root_->children) doomed.push_back(std::move(c));
+  while (!doomed.empty()) {
+    std::unique_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    for (auto& [key, c] : n->children) doomed.push_back(std::move(c));
+  }
+}
+
+PrefixCache::Node* PrefixCache::child(Node* parent, const int32_t* ids, uint64_t key) const {
+  auto [it, end] = parent->children.equal_range(key);
+  for (; it != end; ++it)
+    if (std::equal(ids, ids + bt_, it->second->ids.begin())) return it->second.get();
+  return nullptr;
+}
+
+PrefixCache::Node* PrefixCache::add_child(Node* parent, const int32_t* ids, uint64_t key, std::vector<float> rows) {
+  auto owned = std::make_unique<Node>();
+  Node* n = owned.get();
+  n->parent = parent;
+  n->ids.assign(ids, ids + bt_);
+  n->key = key;
+  n->chain = chain_of(parent->chain, key);
+  n->rows = std::move(rows);
+  n->tick = ++tick_;
+  parent->children.emplace(key, std::move(owned));
+  ref(parent);
+  evictable_.emplace(n->tick, n);
+  counters_.ram_blocks += 1;
+  counters_.ram_bytes += block_bytes();
+  return n;
+}
+
+void PrefixCache::ref(Node* n) {
+  if (n->refs++ == 0) evictable_.erase(n->tick);
+}
+
+void PrefixCache::unref(Node* n) {
+  if (--n->refs == 0) evictable_.emplace(n->tick, n);
+}
+
+void PrefixCache::touch(Node* n) {
+  if (n->refs == 0) evictable_.erase(n->tick);
+  n->tick = ++tick_;
+  if (n->refs == 0) evictable_.emplace(n->tick, n);
+}
+
+std::string PrefixCache::write_to_disk(const Node* n) {
+  std::vector<const Node*> path;
+  for (const Node* p = n; p != root_.get(); p = p->parent) path.push_back(p);
+  std::vector<int32_t> prefix;
+  prefix.reserve(path.size() * size_t(bt_));
+  for (auto it = path.rbegin(); it != path.rend(); ++it) prefix.insert(prefix.end(), (*it)->ids.begin(), (*it)->ids.end());
+  std::string err = disk_->write(n->chain, prefix.data(), int64_t(prefix.size()), n->rows.data(), n->tick);
+  (err.empty() ? counters_.written_blocks : counters_.disk_write_errors) += 1;
+  return err;
+}
+
+void PrefixCache::evict_to_budget() {
+  while (counters_.ram_bytes > ram_budget_ && !evictable_.empty()) {
+    Node* n = evictable_.begin()->second;
+    evictable_.erase(evictable_.begin());
+    if (disk_) {
+      if (disk_->contains(n->chain))
+        disk_->touch(n->chain, n->tick);
+      else
+        write_to_disk(n);  // on failure the block is simply lost; counted
+    }
+    Node* parent = n->parent;
+    auto [it, end] = parent->children.equal_range(n->key);
+    while (it->second.get() != n) ++it;
+    parent->children.erase(it);  // n had no children (it was a leaf): no recursion
+    unref(parent);
+    counters_.ram_blocks -= 1;
+    counters_.ram_bytes -= block_bytes();
+    counters_.evicted_blocks += 1;
+  }
+}
+
+void PrefixCache::check_cache(const KvCache& cache, int64_t slot, const char* what) const {
+  if (cache.n_layer() != n_layer_ || cache.k_width() != k_width_ || cache.v_width() != v_width_)
+    fail("prefix cache: %s: KV cache has n_layer %lld, k_width %lld, v_width %lld; blocks have %lld, %lld, %lld", what,
+         (long long)cache.n_layer(), (long long)cache.k_width(), (long long)cache.v_width(), (long long)n_layer_,
+         (long long)k_width_, (long long)v_width_);
+  if (slot < 0 || slot >= cache.n_slot())
+    fail("prefix cache: %s: slot %lld out of range (%lld slots)", what, (long long)slot, (long long)cache.n_slot());
+}
+
+PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_t max_tokens, KvCache& cache,
+                                      int64_t slot) {
+  check_cache(cache, slot, "restore");
+  const int64_t limit = std::min({max_tokens, int64_t(tokens.size()), cache.n_ctx()});
+  const int64_t n_blocks = std::max<int64_t>(limit, 0) / bt_;
+  const size_t k_floats = size_t(bt_ * k_width_), v_floats = size_t(bt_ * v_width_);
+  Hit hit;
+  Node* cur = root_.get();
+  ref(cur);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const int32_t* ids = tokens.data() + b * bt_;
+    const uint64_t key = block_key(ids, bt_);
+    Node* next = child(cur, ids, key);
+    bool from_disk = false;
+    if (!next && disk_) {
+      std::vector<float> rows;
+      if (disk_->read(chain_of(cur->chain, key), tokens.data(), (b + 1) * bt_, rows, tick_)) {
+        next = add_child(cur, ids, key, std::move(rows));
+        from_disk = true;
+      }
+    }
+    if (!next) break;
+    ref(next);  // pinned until the next block is in place (or the loop ends)
+    unref(cur);
+    cur = next;
+    touch(cur);
+    const float* k = cur->rows.data();
+    const float* v = k + size_t(n_layer_) * k_floats;
+    for (int64_t il = 0; il < n_layer_; ++il) {
+      std::memcpy(cache.k(il, slot, b * bt_), k + size_t(il) * k_floats, k_floats * sizeof(float));
+      if (v_floats) std::memcpy(cache.v(il, slot, b * bt_), v + size_t(il) * v_floats, v_floats * sizeof(float));
+    }
+    hit.tokens += bt_;
+    if (from_disk) {
+      hit.from_disk += bt_;
+      evict_to_budget();  // a long prefix read from disk must not overrun the budget by its length
+    }
+  }
+  unref(cur);
+  evict_to_budget();
+  counters_.lookups += 1;
+  counters_.hit_tokens += hit.tokens;
+  counters_.disk_hit_tokens += hit.from_disk;
+  publish();
+  return hit;
+}
+
+void PrefixCache::store(const std::vector<int32_t>& tokens, int64_t n, const KvCache& cache, int64_t slot) {
+  check_cache(cache, slot, "store");
+  if (n < 0 || n > int64_t(tokens.size()) || n > cache.n_ctx())
+    fail("prefix cache: store: %lld tokens asked, %zu given, n_ctx %lld", (long long)n, tokens.size(),
+         (long long)cache.n_ctx());
+  const KvCache& kv = cache;
+  const size_t k_floats = size_t(bt_ * k_width_), v_floats = size_t(bt_ * v_width_);
+  Node* cur = root_.get();
+  ref(cur);
+  for (int64_t b = 0; b < n / bt_; ++b) {
+    const int32_t* ids = tokens.data() + b * bt_;
+    const uint64_t key = block_key(ids, bt_);
+    Node* next = child(cur, ids, key);
+    if (!next) {
+      std::vector<float> rows(static_cast<size_t>(block_floats_));
+      float* k = rows.data();
+      float* v = k + size_t(n_layer_) * k_floats;
+      for (int64_t il = 0; il < n_layer_; ++il) {
+        std::memcpy(k + size_t(il) * k_floats, kv.k(il, slot, b * bt_), k_floats * sizeof(float));
+        if (v_floats) std::memcpy(v + size_t(il) * v_floats, kv.v(il, slot, b * bt_), v_floats * sizeof(float));
+      }
+      next = add_child(cur, ids, key, std::move(rows));
+    }
+    ref(next);
+    unref(cur);
+    cur = next;
+    touch(cur);
+    evict_to_budget();
+  }
+  unref(cur);
+  evict_to_budget();
+  publish();
+}
+
+void PrefixCache::flush() {
+  if (!disk_) return;
+  std::vector<Node*> nodes, todo{root_.get()};
+  while (!todo.empty()) {
+    Node* n = todo.back();
+    todo.pop_back();
+    if (n != root_.get()) nodes.push_back(n);
+    for (auto& [key, c] : n->children) todo.push_back(c.get());
+  }
+  // Oldest first: when the disk budget cannot hold them all, the newest stay.
+  std::sort(nodes.begin(), nodes.end(), [](const Node* a, const Node* b) { return a->tick < b->tick; });
+  std::string first_error;
+  int64_t failed = 0;
+  for (Node* n : nodes) {
+    if (disk_->contains(n->chain)) {
+      disk_->touch(n->chain, n->tick);  // its mtime orders it after a restart
+      continue;
+    }
+    std::string err = write_to_disk(n);
+    if (!err.empty() && failed++ == 0) first_error = err;
+  }
+  publish();
+  if (failed) fail("prefix cache: %lld blocks not written; first: %s", (long long)failed, first_error.c_str());
+}
+
+std::string PrefixCache::disk_path(const std::vector<int32_t>& tokens, int64_t n_blocks) const {
+  if (!disk_ || n_blocks < 1 || n_blocks * bt_ > int64_t(tokens.size())) return "";
+  uint64_t chain = root_->chain;
+  for (int64_t b = 0; b < n_blocks; ++b) chain = chain_of(chain, block_key(tokens.data() + b * bt_, bt_));
+  return disk_->path_of(chain);
+}
+
+void PrefixCache::publish() {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  published_ = counters_;
+  if (disk_) {
+    published_.disk_blocks = disk_->blocks();
+    published_.disk_bytes = disk_->bytes();
+    published_.disk_rejected_blocks = disk_->rejected();
+  }
+}
+
+PrefixCacheStats PrefixCache::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return published_;
+}
+
+}  // namespace frugal::server
