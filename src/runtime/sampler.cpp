@@ -63,6 +63,12 @@ int32_t Sampler::draw() {
 }
 
 int32_t Sampler::sample(const float* logits) {
+  const int32_t t = pick(logits);
+  history_.push_back(t);
+  return t;
+}
+
+int32_t Sampler::pick(const float* logits) {
   cands_.resize(size_t(n_vocab_));
   for (int32_t i = 0; i < n_vocab_; ++i) cands_[size_t(i)] = {i, logits[i]};
 
@@ -90,7 +96,6 @@ int32_t Sampler::sample(const float* logits) {
   } else {
     result = draw();
   }
-  history_.push_back(result);
   return result;
 }
 

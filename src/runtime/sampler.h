@@ -45,6 +45,9 @@ class Sampler {
   Sampler(const SamplerParams& p, int32_t n_vocab);
   // Picks a token from logits[n_vocab] (not modified) and records it for the penalties.
   int32_t sample(const float* logits);
+  // The same draw without recording it (a constrained sampler may reject it and draw again
+  // from masked logits); accept() the token finally chosen.
+  int32_t pick(const float* logits);
   // Records a token that was not sampled (e.g. the prompt) for the penalties.
   void accept(int32_t token);
   void reset();
