@@ -8,6 +8,7 @@ PKGS=(
   libpcre2-dev                      # tokenizer pre-tokenizer regexes (Unicode properties)
   libutf8proc-dev                   # NFC normalization (Qwen tokenizers)
   libedit-dev                       # line editing and history in `frugal chat`
+  libcpp-httplib-dev                # HTTP layer of `frugal serve`
   nlohmann-json3-dev                # tokenizer.json, config.json, CLI JSON I/O
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # micro-benchmarks in bench/

@@ -13,5 +13,6 @@ int cmd_quantize(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_template(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 }  // namespace frugal::cli

@@ -26,6 +26,8 @@ constexpr Command kCommands[] = {
     {"quantize", frugal::cli::cmd_quantize, "re-type a model: frugal quantize IN.gguf OUT.gguf Q4_K_M|Q5_K_M|Q8_0|Q4_0|F16|BF16|F32"},
     {"chat", frugal::cli::cmd_chat,
      "interactive chat: frugal chat -m MODEL [--system TEXT] [--thinking on|off] [--reasoning-budget N] [--mtp]"},
+    {"serve", frugal::cli::cmd_serve,
+     "OpenAI/DeepSeek-compatible API server: frugal serve -m MODEL [-m MODEL2 ...] [--host H] [--port P] [--api-key K]"},
     {"template", frugal::cli::cmd_template,
      "render a chat template: frugal template (-m MODEL | --template FILE) --messages M.json [--tools T.json] [--add-generation-prompt] [--var NAME=JSON]"},
 };

@@ -72,6 +72,9 @@ inline const std::vector<TestModelPreset>& test_model_presets() {
       {"tiny-qwen3", "qwen3", "mini-qwen3", 512, 256, 4, 4, 2, 64, 512, 4096, 1000000.f, 1e-6f, true, {}, {}},
       {"tiny-llama", "llama", "mini-llama3", 512, 256, 4, 4, 2, 64, 512, 4096, 500000.f, 1e-5f, true,
        {8.f, 1.f, 4.f, 256}, {}},
+      // Toy size with the full Qwen vocabulary (FIM, tool-call and thinking tokens, 151k
+      // candidates for constrained sampling): the server's tests.
+      {"tiny-qwen-vocab", "qwen2", "qwen", 151936, 64, 2, 2, 1, 32, 128, 4096, 1000000.f, 1e-6f, true, {}, {}},
       // DeepSeek-V3's structure (q_lora, sigmoid routing with groups and the expert bias, MTP)
       // at toy size: 4 trunk layers (the first dense) + 1 MTP layer.
       {"deepseek-v3-tiny", "deepseek2", "mini-deepseek_v3", 512, 256, 4, 8, 8, 48, 512, 163840, 10000.f, 1e-6f,

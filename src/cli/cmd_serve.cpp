@@ -1,0 +1,184 @@
+// frugal serve: the OpenAI- and DeepSeek-compatible API server. Loads each -m model with its
+// own scheduler (engine), then serves until SIGTERM / SIGINT, which drain the requests in
+// flight within --shutdown-grace seconds and write the prefix caches to disk.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "chat/model_template.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "formats/gguf.h"
+#include "formats/json_file.h"
+#include "server/http_server.h"
+
+namespace frugal::cli {
+
+namespace {
+
+std::string stem_of(const std::string& path) {
+  std::filesystem::path p(path);
+  while (!p.has_filename() && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();  // "dir/"
+  return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
+}
+
+std::vector<std::string> read_keys(const std::string& file) {
+  std::vector<std::string> keys;
+  std::string text = read_text_file(file), line;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == '\n') {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (!line.empty() && line[0] != '#') keys.push_back(line);
+      line.clear();
+    } else {
+      line += text[i];
+    }
+  }
+  if (keys.empty()) fail("%s: no API keys in the file", file.c_str());
+  return keys;
+}
+
+// Ready-to-paste requests (the tests run them exactly as printed).
+void print_snippets(const server::ServerOptions& so, int port, const std::string& model) {
+  const std::string host = so.host == "0.0.0.0" ? "127.0.0.1" : so.host;
+  const std::string url = "http://" + host + ":" + std::to_string(port) + "/v1";
+  const bool keyed = !so.api_keys.empty();
+  std::printf("\ncurl:\n  curl %s/chat/completions -H 'Content-Type: application/json'%s \\\n"
+              "    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}]}'\n",
+              url.c_str(), keyed ? " -H \"Authorization: Bearer $FRUGAL_API_KEY\"" : "", model.c_str());
+  std::printf("\nopenai (Node.js, npm install openai):\n"
+              "  import OpenAI from 'openai';\n"
+              "  const client = new OpenAI({ baseURL: '%s', apiKey: %s });\n"
+              "  const r = await client.chat.completions.create({ model: '%s', messages: [{ role: 'user', content: 'Hello!' }] });\n"
+              "  console.log(r.choices[0].message.content);\n\n",
+              url.c_str(), keyed ? "process.env.FRUGAL_API_KEY" : "'none'", model.c_str());
+}
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv) {
+  Args a(argc, argv, {"--quiet", "--no-disk-cache"});
+  const std::vector<std::string> paths = a.get_all({"-m", "--model"});
+  const std::vector<std::string> aliases = a.get_all({"--alias"});
+  // --alias and --chat-template apply to the models in -m order ("" keeps the model's own).
+  const std::vector<std::string> templates = a.get_all({"--chat-template"});
+  server::ServerOptions so;
+  so.host = a.get({"--host"}, so.host);
+  so.port = int(a.get_int({"--port"}, so.port));
+  so.api_keys = a.get_all({"--api-key"});
+  for (const auto& f : a.get_all({"--api-key-file"})) {
+    auto k = read_keys(f);
+    so.api_keys.insert(so.api_keys.end(), k.begin(), k.end());
+  }
+  so.max_per_key = a.get_int({"--max-per-key"}, so.max_per_key);
+  so.max_body_bytes = size_t(a.get_int({"--max-body-mb"}, 8)) << 20;
+  so.shutdown_grace = std::chrono::seconds(a.get_int({"--shutdown-grace"}, 30));
+  so.quiet = a.flag({"--quiet"});
+  server::EngineOptions eo;
+  eo.n_ctx = a.get_int({"-c", "--ctx-size"}, 0);
+  eo.max_seqs = a.get_int({"--max-seqs", "-np"}, 8);
+  eo.n_batch = a.get_int({"-b", "--batch-size"}, eo.n_batch);
+  eo.max_queue = a.get_int({"--max-queue"}, eo.max_queue);
+  eo.threads = threads_from(a);
+  eo.cache.block_tokens = a.get_int({"--cache-block"}, 32);
+  eo.cache.ram_bytes = a.get_int({"--cache-ram-mb"}, 2048) << 20;
+  eo.cache.disk_bytes = a.get_int({"--cache-disk-mb"}, 8192) << 20;
+  std::string cache_dir = a.get({"--cache-dir"});
+  const bool no_disk = a.flag({"--no-disk-cache"});
+  const LoadOptions lo = load_options_from(a);
+  a.check_unused();
+  if (paths.empty())
+    fail("usage: frugal serve -m MODEL [-m MODEL2 ...] [--alias NAME ...] [--host 127.0.0.1] [--port 8080] "
+         "[--api-key K | --api-key-file F] [-c CTX] [--max-seqs N] [--cache-dir DIR | --no-disk-cache] [-t THREADS]");
+  if (aliases.size() > paths.size()) fail("--alias given %zu times for %zu models", aliases.size(), paths.size());
+  if (templates.size() > paths.size()) fail("--chat-template given %zu times for %zu models", templates.size(), paths.size());
+  if (so.port < 0 || so.port > 65535) fail("--port must be in [0, 65535]");
+  if (eo.max_seqs < 1 || eo.max_seqs > 256) fail("--max-seqs must be in [1, 256]");
+  if (eo.cache.block_tokens < 1) fail("--cache-block must be positive");
+  if (cache_dir.empty() && !no_disk) {
+    const char* home = std::getenv("XDG_CACHE_HOME");
+    const char* h2 = std::getenv("HOME");
+    cache_dir = home && *home ? std::string(home) + "/frugal" : h2 && *h2 ? std::string(h2) + "/.cache/frugal" : "";
+  }
+
+  // Signals go to one waiting thread, never to the workers started below.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
+
+  server::Metrics metrics;
+  std::vector<std::unique_ptr<server::ServedModel>> models;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto m = std::make_unique<server::ServedModel>();
+    m->path = paths[i];
+    m->name = i < aliases.size() ? aliases[i] : stem_of(paths[i]);
+    for (auto& other : models)
+      if (other->name == m->name) fail("two models are named '%s': give one an --alias", m->name.c_str());
+    LoadedModel lm = load_with_tokenizer(paths[i], lo);
+    m->model = std::move(lm.model);
+    m->tok = std::move(lm.tokenizer);
+    prefetch_weights(*m->model, eo.threads);
+    try {
+      if (i < templates.size() && !templates[i].empty()) {
+        chat::ModelTemplate t;
+        t.source = read_text_file(templates[i]);
+        t.name = templates[i];
+        t.special = nlohmann::ordered_json::object();
+        if (m->tok->bos_id() >= 0) t.special["bos_token"] = m->tok->token_bytes(m->tok->bos_id());
+        if (m->tok->eos_id() >= 0) t.special["eos_token"] = m->tok->token_bytes(m->tok->eos_id());
+        m->mt = std::move(t);
+      } else {
+        m->mt = chat::load_model_template(paths[i]);
+      }
+      m->tmpl.emplace(tmpl::Template::parse(m->mt->source, m->mt->name));
+      m->parser = chat::parser_config_for(m->mt->source, m->model->config().name);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "note: %s: %s; /v1/chat/completions is off for this model\n", paths[i].c_str(), e.what());
+      m->mt.reset();
+      m->tmpl.reset();
+    }
+    m->random_weights = m->model->file().get_bool("frugal.random_weights").value_or(false);
+    if (m->random_weights) std::fprintf(stderr, "note: %s has random weights: its answers are noise, not language.\n", paths[i].c_str());
+    server::EngineOptions e = eo;
+    if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(m->model->config().n_ctx_train > 0 ? m->model->config().n_ctx_train : 4096, 4096);
+    if (!cache_dir.empty() && !no_disk) e.cache.disk_dir = cache_dir + "/" + m->name;
+    m->engine = std::make_unique<server::Engine>(*m->model, *m->tok, e, metrics);
+    m->created = server::unix_now();
+    std::fprintf(stderr, "model '%s': %s, context %lld x %lld sequences, KV %.1f MiB, prefix cache %s\n", m->name.c_str(),
+                 paths[i].c_str(), (long long)e.n_ctx, (long long)e.max_seqs,
+                 double(m->model->new_cache(1, 1)->bytes_per_token() * e.n_ctx * e.max_seqs) / (1 << 20),
+                 e.cache.disk_dir.empty() ? "in memory" : e.cache.disk_dir.c_str());
+    models.push_back(std::move(m));
+  }
+
+  server::HttpServer http(std::move(models), so, metrics);
+  const int port = http.bind();
+  std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
+  for (size_t i = 0; i < http.models().size(); ++i) std::printf("%s%s", i ? ", " : "", http.models()[i]->name.c_str());
+  std::printf(")%s\n", so.api_keys.empty() ? "" : ", API key required");
+  print_snippets(so, port, http.models().front()->name);
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    std::fprintf(stderr, "frugal serve: %s: finishing requests in flight (up to %lld s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 (long long)so.shutdown_grace.count());
+    http.shutdown();
+  });
+  http.serve();
+  kill(getpid(), SIGTERM);  // wakes the waiter if serving ended by itself (no-op shutdown otherwise)
+  waiter.join();
+  std::fprintf(stderr, "frugal serve: stopped\n");
+  return 0;
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,30 @@
+// The endpoints, independent of the HTTP library: a parsed request body in, a Reply out. A
+// streaming reply carries a function that writes the server-sent events once the headers are
+// out; `write` returns false when the client has gone, and the generation is then cancelled.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "server/api_common.h"
+
+namespace frugal::server {
+
+struct ReplyLog {  // what the request log line reports once the reply is complete
+  std::atomic<int64_t> prompt_tokens{0}, completion_tokens{0}, cached_tokens{0};
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;  // non-streaming replies
+  std::function<void(const std::function<bool(const std::string&)>& write)> stream;
+  std::shared_ptr<ReplyLog> log = std::make_shared<ReplyLog>();
+};
+
+Reply handle_chat(ServedModel& m, const json& body);
+// /v1/completions and /beta/completions: `prompt` (a string, one string in an array, or token
+// ids), `suffix` for fill-in-the-middle, `logprobs` (an integer), `echo` not supported (422).
+Reply handle_completion(ServedModel& m, const json& body);
+
+}  // namespace frugal::server

@@ -1,0 +1,242 @@
+// POST /v1/completions (and DeepSeek's /beta/completions): raw text continuation, with
+// `suffix` as fill-in-the-middle through the model's FIM tokens.
+#include <algorithm>
+
+#include "server/api.h"
+
+namespace frugal::server {
+
+namespace {
+
+// The FIM token triple a tokenizer knows: Qwen's <|fim_prefix|>..., DeepSeek's <｜fim▁begin｜>...
+// Returns the prompt prefix/suffix/middle markers, or nothing.
+struct FimTokens {
+  std::string pre, suf, mid;
+};
+std::optional<FimTokens> fim_tokens(const Tokenizer& tok) {
+  const FimTokens cands[] = {{"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"},
+                             {"<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"},
+                             {"<fim_prefix>", "<fim_suffix>", "<fim_middle>"}};
+  auto single = [&](const std::string& s) { return tok.encode(s, EncodeOptions{}).size() == 1; };
+  for (const auto& c : cands)
+    if (single(c.pre) && single(c.suf) && single(c.mid)) return c;
+  return std::nullopt;
+}
+
+// Finds stop strings in the generated text; what may still be the start of one is held back.
+class StopMatcher {
+ public:
+  explicit StopMatcher(std::vector<std::string> stops) : stops_(std::move(stops)) {
+    stops_.erase(std::remove(stops_.begin(), stops_.end(), std::string()), stops_.end());
+  }
+  // Returns the text that is safe to emit; sets stopped() when a stop string appeared.
+  std::string push(const std::string& piece) {
+    if (stopped_) return "";
+    held_ += piece;
+    size_t cut = std::string::npos;
+    for (const auto& s : stops_) cut = std::min(cut, held_.find(s));
+    if (cut != std::string::npos) {
+      stopped_ = true;
+      std::string out = held_.substr(0, cut);
+      held_.clear();
+      return out;
+    }
+    size_t keep = 0;  // longest suffix of held_ that starts some stop string
+    for (const auto& s : stops_)
+      for (size_t k = std::min(s.size() - 1, held_.size()); k > keep; --k)
+        if (held_.compare(held_.size() - k, k, s, 0, k) == 0) {
+          keep = k;
+          break;
+        }
+    std::string out = held_.substr(0, held_.size() - keep);
+    held_.erase(0, held_.size() - keep);
+    return out;
+  }
+  std::string flush() {
+    std::string out = stopped_ ? "" : held_;
+    held_.clear();
+    return out;
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  std::vector<std::string> stops_;
+  std::string held_;
+  bool stopped_ = false;
+};
+
+struct Choice {
+  Choice(const Tokenizer& t, const std::vector<std::string>& stop) : dec(t), stop(stop) {}
+  StreamDecoder dec;
+  StopMatcher stop;
+  std::string text, fresh;  // all text / since the last event
+  int64_t tokens = 0;
+  Finish finish = Finish::none;
+  bool ended = false;
+  json lp_tokens = json::array(), lp_values = json::array(), lp_top = json::array(), lp_offsets = json::array();
+
+  void take(const Tokenizer& tok, GenChunk& c, GenStream& s) {
+    for (size_t i = 0; i < c.tokens.size() && !stop.stopped(); ++i) {
+      ++tokens;
+      if (i < c.logprobs.size()) {
+        const auto& lp = c.logprobs[i];
+        lp_tokens.push_back(tok.token_bytes(lp.id));
+        lp_values.push_back(lp.logprob);
+        json top = json::object();
+        for (auto [id, l] : lp.top) top[tok.token_bytes(id)] = l;
+        lp_top.push_back(top);
+        lp_offsets.push_back(text.size() + fresh.size());
+      }
+      fresh += stop.push(dec.push(c.tokens[i]));
+      if (stop.stopped()) {
+        s.cancel();
+        finish = Finish::stop;
+      }
+    }
+    if (c.done) {
+      fresh += stop.push(dec.flush());
+      fresh += stop.flush();
+      if (finish == Finish::none) finish = c.finish == Finish::cancelled ? Finish::stop : c.finish;
+      ended = true;
+    }
+  }
+  json logprobs_json() const {
+    return {{"tokens", lp_tokens}, {"token_logprobs", lp_values}, {"top_logprobs", lp_top}, {"text_offset", lp_offsets}};
+  }
+};
+
+}  // namespace
+
+Reply handle_completion(ServedModel& m, const json& body) {
+  CommonParams common = parse_common(body);
+  const json* pf = field(body, "prompt");
+  if (!pf) throw ApiError(400, "'prompt' is required", "prompt", "missing_required_parameter");
+  std::vector<int32_t> prompt;
+  std::string text;
+  bool ids = false;
+  if (pf->is_string()) {
+    text = pf->get<std::string>();
+  } else if (pf->is_array() && pf->size() == 1 && (*pf)[0].is_string()) {
+    text = (*pf)[0].get<std::string>();
+  } else if (pf->is_array() && !pf->empty() && std::all_of(pf->begin(), pf->end(), [](const json& x) { return x.is_number_integer(); })) {
+    ids = true;
+    for (const auto& x : *pf) {
+      const int64_t v = x.get<int64_t>();
+      if (v < 0 || v >= m.tok->n_vocab()) throw ApiError(422, strfmt("token id %lld is outside the vocabulary", (long long)v), "prompt", "invalid_value");
+      prompt.push_back(int32_t(v));
+    }
+  } else {
+    throw ApiError(400, "'prompt' must be a string, an array of one string, or an array of token ids", "prompt", "invalid_type");
+  }
+  if (const json* e = field(body, "echo"); e && *e == true) throw ApiError(422, "'echo' is not supported", "echo", "unsupported_value");
+  const std::string suffix = string_field(body, "suffix");
+  EncodeOptions eo;
+  eo.add_special = true;  // a raw prompt gets the BOS the model was trained with
+  if (!suffix.empty()) {
+    if (ids) throw ApiError(400, "'suffix' needs a text prompt", "suffix");
+    const auto fim = fim_tokens(*m.tok);
+    if (!fim) throw ApiError(400, "model '" + m.name + "' has no fill-in-the-middle tokens; 'suffix' is not supported", "suffix", "unsupported_value");
+    prompt = m.tok->encode(fim->pre + text + fim->suf + suffix + fim->mid, eo);
+  } else if (!ids) {
+    prompt = m.tok->encode(text, eo);
+  }
+  if (prompt.empty()) throw ApiError(400, "'prompt' is empty", "prompt");
+  int32_t top_logprobs = -1;
+  if (const json* lp = field(body, "logprobs")) {
+    if (!lp->is_number_integer()) throw ApiError(400, "'logprobs' must be an integer", "logprobs", "invalid_type");
+    const int64_t v = lp->get<int64_t>();
+    if (v < 0 || v > 20) throw ApiError(422, "'logprobs' must be in [0, 20]", "logprobs", "invalid_value");
+    top_logprobs = int32_t(v);
+  }
+  // Legacy completions default to 16 tokens.
+  if (!common.max_tokens) common.max_tokens = std::min<int64_t>(16, m.engine->options().n_ctx - int64_t(prompt.size()));
+  const int64_t budget = completion_budget(m, int64_t(prompt.size()), common);
+  auto streams = submit_all(m, prompt, common, budget, top_logprobs);
+
+  const std::string id = make_id("cmpl-"), model = m.name;
+  const int64_t created = unix_now();
+  Reply reply;
+  auto log = reply.log;
+  log->prompt_tokens = int64_t(prompt.size());
+  auto choices = std::make_shared<std::vector<std::unique_ptr<Choice>>>();
+  for (size_t i = 0; i < streams.size(); ++i) choices->push_back(std::make_unique<Choice>(*m.tok, common.stop));
+  const Tokenizer* tok = m.tok.get();
+  auto usage = std::make_shared<Usage>();
+  usage->prompt = int64_t(prompt.size());
+  auto totals = [choices, usage, log] {
+    usage->completion = 0;
+    for (auto& c : *choices) usage->completion += c->tokens;
+    log->completion_tokens = usage->completion;
+    log->cached_tokens = usage->cached;
+  };
+  const bool want_lp = top_logprobs >= 0;
+
+  if (!common.stream) {
+    drive(
+        streams,
+        [&](size_t i, GenChunk& c) {
+          if (c.started && i == 0) usage->cached = c.cached_tokens;
+          (*choices)[i]->take(*tok, c, *streams[i]);
+        },
+        [] { return true; }, [] { return true; });
+    totals();
+    json arr = json::array();
+    for (size_t i = 0; i < choices->size(); ++i) {
+      auto& c = *(*choices)[i];
+      arr.push_back({{"text", c.fresh},
+                     {"index", i},
+                     {"logprobs", want_lp ? c.logprobs_json() : json(nullptr)},
+                     {"finish_reason", finish_reason_name(c.finish)}});
+    }
+    reply.body = dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                       {"choices", arr}, {"usage", usage->to_json()}, {"system_fingerprint", "fp_frugal"}});
+    return reply;
+  }
+  const bool include_usage = common.include_usage;
+  auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
+  reply.stream = [=](const std::function<bool(const std::string&)>& write) {
+    bool alive = true;
+    auto event = [&](json ch) {
+      json j = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                {"system_fingerprint", "fp_frugal"}, {"choices", json::array({std::move(ch)})}};
+      return write("data: " + dump(j) + "\n\n");
+    };
+    drive(
+        *shared,
+        [&](size_t i, GenChunk& c) {
+          if (c.started && i == 0) usage->cached = c.cached_tokens;
+          auto& ch = *(*choices)[i];
+          const size_t lp0 = ch.lp_tokens.size();
+          ch.take(*tok, c, *(*shared)[i]);
+          if (!alive || (ch.fresh.empty() && !ch.ended && ch.lp_tokens.size() == lp0)) return;
+          json lp = nullptr;
+          if (want_lp) {
+            lp = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+            for (size_t k = lp0; k < ch.lp_tokens.size(); ++k) {
+              lp["tokens"].push_back(ch.lp_tokens[k]);
+              lp["token_logprobs"].push_back(ch.lp_values[k]);
+              lp["top_logprobs"].push_back(ch.lp_top[k]);
+              lp["text_offset"].push_back(ch.lp_offsets[k]);
+            }
+          }
+          ch.text += ch.fresh;
+          alive = event({{"text", ch.fresh},
+                         {"index", i},
+                         {"logprobs", lp},
+                         {"finish_reason", ch.ended ? json(finish_reason_name(ch.finish)) : json(nullptr)}});
+          ch.fresh.clear();
+        },
+        [&] { return alive; }, [&] { return alive = alive && write(": keep-alive\n\n"); });
+    totals();
+    if (!alive) return;
+    if (include_usage) {
+      json j = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                {"choices", json::array()}, {"usage", usage->to_json()}};
+      if (!write("data: " + dump(j) + "\n\n")) return;
+    }
+    write("data: [DONE]\n\n");
+  };
+  return reply;
+}
+
+}  // namespace frugal::server

@@ -1,0 +1,399 @@
+#include "server/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "core/error.h"
+#include "formats/gguf.h"
+
+namespace frugal::server {
+
+using Clock = std::chrono::steady_clock;
+
+const char* finish_reason_name(Finish f) {
+  switch (f) {
+    case Finish::stop: return "stop";
+    case Finish::length: return "length";
+    case Finish::resource: return "insufficient_system_resource";
+    case Finish::cancelled: return "stop";
+    case Finish::none: break;
+  }
+  return nullptr;
+}
+
+// ---- GenStream ------------------------------------------------------------------------------
+
+bool GenStream::wait(GenChunk& out, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!cv_.wait_for(l, timeout, [&] { return news_; })) return false;
+  out = std::move(pending_);
+  pending_ = GenChunk{};
+  pending_.started = out.started;
+  pending_.prompt_tokens = out.prompt_tokens;
+  pending_.cached_tokens = out.cached_tokens;
+  news_ = false;
+  return true;
+}
+
+void GenStream::push(int32_t tok, TokenLogprob* lp) {
+  std::lock_guard<std::mutex> l(mu_);
+  pending_.tokens.push_back(tok);
+  if (lp) pending_.logprobs.push_back(std::move(*lp));
+  news_ = true;
+  cv_.notify_all();
+}
+
+void GenStream::start(int64_t prompt_tokens, int64_t cached_tokens) {
+  std::lock_guard<std::mutex> l(mu_);
+  pending_.started = true;
+  pending_.prompt_tokens = prompt_tokens;
+  pending_.cached_tokens = cached_tokens;
+  news_ = true;
+  cv_.notify_all();
+}
+
+void GenStream::end(Finish f) {
+  std::lock_guard<std::mutex> l(mu_);
+  pending_.done = true;
+  pending_.finish = f;
+  news_ = true;
+  cv_.notify_all();
+}
+
+// ---- Engine ---------------------------------------------------------------------------------
+
+struct Engine::Seq {
+  Seq(GenRequest r, int32_t n_vocab)
+      : req(std::move(r)), stream(std::make_shared<GenStream>()), sampler(req.sampling, n_vocab),
+        constrained(req.constraint && req.constraint_after.empty()) {}
+  GenRequest req;
+  std::shared_ptr<GenStream> stream;
+  Sampler sampler;
+  int64_t slot = -1;
+  std::vector<int32_t> tokens;  // tokens whose keys/values are in the slot, positions 0..
+  int64_t n_prompt_done = 0;    // prompt tokens in the slot
+  int32_t cur = -1;             // last sampled token, not yet fed (decode phase)
+  int64_t generated = 0;
+  bool constrained;             // the constraint applies now
+  std::string tail;             // recent output, to spot constraint_after
+  Clock::time_point arrival = Clock::now(), last_token;
+  bool prefilling() const { return n_prompt_done < int64_t(req.prompt.size()); }
+};
+
+namespace {
+
+uint64_t cache_fingerprint(const Model& m) {
+  // Blocks on disk belong to one model file and one KV layout.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  for (char c : m.config().name) mix(uint8_t(c));
+  mix(uint64_t(m.config().n_layer));
+  mix(uint64_t(m.config().n_embd));
+  mix(uint64_t(m.config().n_vocab));
+  mix(uint64_t(m.weight_bytes_per_token()));
+  mix(uint64_t(m.file().mapped_bytes()));
+  return h;
+}
+
+PrefixCacheOptions with_fingerprint(PrefixCacheOptions o, const Model& m) {
+  if (o.model_fingerprint == 0) o.model_fingerprint = cache_fingerprint(m);
+  return o;
+}
+
+}  // namespace
+
+Engine::Engine(Model& model, const Tokenizer& tok, const EngineOptions& o, Metrics& metrics)
+    : model_(model), tok_(tok), o_(o), metrics_(metrics), pool_(o.threads),
+      cache_(model.new_cache(o.max_seqs, o.n_ctx)),
+      prefix_(with_fingerprint(o.cache, model), cache_->n_layer(), cache_->k_width(), cache_->v_width()) {
+  if (o_.max_seqs < 1 || o_.n_ctx < 2 || o_.n_batch < 1) fail("engine: bad options");
+  logits_.resize(size_t(o_.max_seqs * model.config().n_vocab));
+  slots_.resize(size_t(o_.max_seqs));
+  stats_.kv_capacity_tokens = o_.max_seqs * o_.n_ctx;
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() {
+  if (thread_.joinable()) shutdown(Clock::now());
+}
+
+std::shared_ptr<GenStream> Engine::submit(GenRequest r) {
+  if (r.prompt.empty() || int64_t(r.prompt.size()) >= o_.n_ctx) fail("engine: prompt does not fit the context");
+  auto s = std::make_unique<Seq>(std::move(r), int32_t(model_.config().n_vocab));
+  auto stream = s->stream;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (draining_) {
+      stream->end(Finish::resource);
+      return stream;
+    }
+    if (int64_t(queue_.size()) >= o_.max_queue) throw QueueFull();
+    queue_.push_back(std::move(s));
+    stats_.queued = int64_t(queue_.size());
+  }
+  cv_.notify_all();
+  return stream;
+}
+
+void Engine::shutdown(Clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    draining_ = true;
+    deadline_ = deadline;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  try {
+    prefix_.flush();
+  } catch (const Error& e) {  // the cache is an optimisation: a full disk must not fail a shutdown
+    std::fprintf(stderr, "prefix cache: %s\n", e.what());
+  }
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  EngineStats s = stats_;
+  s.cache = prefix_.stats();
+  return s;
+}
+
+void Engine::finish(Seq& s, Finish f) {
+  // What the sequence computed stays useful: the next turn of a chat re-sends it as its prefix.
+  if (!s.tokens.empty()) prefix_.store(s.tokens, int64_t(s.tokens.size()), *cache_, s.slot);
+  s.stream->end(f);
+}
+
+void Engine::admit() {
+  for (auto& slot : slots_) {
+    if (slot) continue;
+    std::unique_ptr<Seq> s;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      while (!queue_.empty() && queue_.front()->stream->cancelled()) {
+        queue_.front()->stream->end(Finish::cancelled);
+        queue_.pop_front();
+      }
+      if (queue_.empty()) break;
+      s = std::move(queue_.front());
+      queue_.pop_front();
+      stats_.queued = int64_t(queue_.size());
+    }
+    s->slot = &slot - slots_.data();
+    const auto& p = s->req.prompt;
+    // At least the last prompt token is computed: its logits give the first new token.
+    const auto hit = prefix_.restore(p, int64_t(p.size()) - 1, *cache_, s->slot);
+    s->tokens.assign(p.begin(), p.begin() + hit.tokens);
+    s->n_prompt_done = hit.tokens;
+    for (int32_t t : p) s->sampler.accept(t);
+    s->stream->start(int64_t(p.size()), hit.tokens);
+    metrics_.add_prompt_tokens(int64_t(p.size()), hit.tokens);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.prompt_tokens += int64_t(p.size());
+      stats_.cached_prompt_tokens += hit.tokens;
+    }
+    slot = std::move(s);
+  }
+}
+
+int32_t Engine::sample(Seq& s, const float* logits) {
+  const int32_t V = int32_t(model_.config().n_vocab);
+  if (!s.constrained) {
+    const int32_t t = s.sampler.sample(logits);
+    if (s.req.constraint && !tok_.is_end_of_generation(t)) {
+      s.tail += tok_.token_bytes(t);
+      const auto at = s.tail.find(s.req.constraint_after);
+      if (at != std::string::npos) {
+        s.constrained = true;
+        const std::string rest = s.tail.substr(at + s.req.constraint_after.size());
+        if (s.req.constraint->allows(rest)) s.req.constraint->accept(rest);
+        s.tail.clear();
+      } else if (s.tail.size() > 2 * s.req.constraint_after.size()) {
+        s.tail.erase(0, s.tail.size() - s.req.constraint_after.size());
+      }
+    }
+    return t;
+  }
+  JsonConstraint& c = *s.req.constraint;
+  auto allowed = [&](int32_t id) {
+    if (tok_.is_end_of_generation(id)) return c.complete();
+    if (tok_.is_special(id)) return false;
+    const std::string& b = tok_.token_bytes(id);
+    return !b.empty() && c.allows(b);
+  };
+  // Fast path: the unconstrained draw is usually acceptable for a model that follows the
+  // format; otherwise mask every token the grammar rejects and draw again.
+  int32_t t = s.sampler.pick(logits);
+  if (!allowed(t)) {
+    std::vector<float> masked(logits, logits + V);
+    int64_t n_ok = 0;
+    for (int32_t id = 0; id < V; ++id) {
+      if (allowed(id)) ++n_ok;
+      else masked[size_t(id)] = -INFINITY;
+    }
+    if (n_ok == 0) return tok_.eos_id();  // cannot happen for a complete grammar; end cleanly
+    t = s.sampler.pick(masked.data());
+  }
+  s.sampler.accept(t);
+  if (!tok_.is_end_of_generation(t)) c.accept(tok_.token_bytes(t));
+  return t;
+}
+
+namespace {
+
+TokenLogprob logprobs_of(const float* logits, int64_t V, int32_t chosen, int32_t n_top) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < V; ++i) mx = std::max(mx, logits[i]);
+  double z = 0;
+  for (int64_t i = 0; i < V; ++i) z += std::exp(double(logits[i] - mx));
+  const float lz = mx + float(std::log(z));
+  TokenLogprob r;
+  r.id = chosen;
+  r.logprob = logits[chosen] - lz;
+  if (n_top > 0) {
+    std::vector<int32_t> idx(static_cast<size_t>(V));
+    std::iota(idx.begin(), idx.end(), 0);
+    const auto k = std::min<int64_t>(n_top, V);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    for (int64_t i = 0; i < k; ++i) r.top.emplace_back(idx[size_t(i)], logits[idx[size_t(i)]] - lz);
+  }
+  return r;
+}
+
+}  // namespace
+
+void Engine::step() {
+  const int64_t V = model_.config().n_vocab;
+  Batch b;
+  std::vector<Seq*> out_rows;
+  for (auto& s : slots_) {
+    if (!s || s->prefilling()) continue;
+    b.add(s->cur, int32_t(s->tokens.size()), int32_t(s->slot), true);
+    out_rows.push_back(s.get());
+  }
+  // Prompts fill the rest of the step, oldest first, so decoding sequences never wait for a
+  // long prompt and a long prompt still advances every step.
+  std::vector<Seq*> prefill;
+  for (auto& s : slots_)
+    if (s && s->prefilling()) prefill.push_back(s.get());
+  std::sort(prefill.begin(), prefill.end(), [](Seq* a, Seq* c) { return a->arrival < c->arrival; });
+  int64_t budget = std::max<int64_t>(o_.n_batch - int64_t(b.size()), 16);
+  std::vector<std::pair<Seq*, int64_t>> chunks;
+  for (Seq* s : prefill) {
+    if (budget <= 0) break;
+    const auto& p = s->req.prompt;
+    const int64_t n = std::min<int64_t>(budget, int64_t(p.size()) - s->n_prompt_done);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t i = s->n_prompt_done + j;
+      const bool last = i + 1 == int64_t(p.size());
+      b.add(p[size_t(i)], int32_t(i), int32_t(s->slot), last);
+      if (last) out_rows.push_back(s);
+    }
+    chunks.emplace_back(s, n);
+    budget -= n;
+  }
+  if (b.size() == 0) return;
+  model_.forward(b, *cache_, logits_.data(), pool_);
+  metrics_.batch_tokens.observe(double(b.size()));
+  for (auto& s : slots_)
+    if (s && !s->prefilling()) s->tokens.push_back(s->cur);  // fed this step
+  for (auto [s, n] : chunks) {
+    const auto& p = s->req.prompt;
+    s->tokens.insert(s->tokens.end(), p.begin() + s->n_prompt_done, p.begin() + s->n_prompt_done + n);
+    s->n_prompt_done += n;
+    if (!s->prefilling()) prefix_.store(s->tokens, int64_t(s->tokens.size()), *cache_, s->slot);
+  }
+
+  const auto now = Clock::now();
+  int64_t produced = 0;
+  for (size_t r = 0; r < out_rows.size(); ++r) {
+    Seq& s = *out_rows[r];
+    const float* lg = logits_.data() + int64_t(r) * V;
+    const int32_t t = sample(s, lg);
+    if (!s.req.ignore_eos && tok_.is_end_of_generation(t)) {
+      finish(s, Finish::stop);
+      slots_[size_t(s.slot)].reset();
+      continue;
+    }
+    TokenLogprob lp;
+    if (s.req.top_logprobs >= 0) lp = logprobs_of(lg, V, t, s.req.top_logprobs);
+    s.stream->push(t, s.req.top_logprobs >= 0 ? &lp : nullptr);
+    ++produced;
+    if (s.generated == 0) metrics_.ttft.observe(std::chrono::duration<double>(now - s.arrival).count());
+    else metrics_.inter_token.observe(std::chrono::duration<double>(now - s.last_token).count());
+    s.last_token = now;
+    s.cur = t;
+    ++s.generated;
+    Finish f = Finish::none;
+    if (s.constrained && s.req.constraint->complete() && !s.req.constraint->can_continue()) f = Finish::stop;
+    else if (s.generated >= s.req.max_tokens || int64_t(s.tokens.size()) >= o_.n_ctx) f = Finish::length;
+    if (f != Finish::none) {
+      finish(s, f);
+      slots_[size_t(s.slot)].reset();
+    }
+  }
+  metrics_.add_generated_tokens(produced);
+  metrics_.batch_seqs.observe(double(out_rows.size()));
+  std::lock_guard<std::mutex> l(mu_);
+  ++stats_.steps;
+  stats_.last_batch_tokens = int64_t(b.size());
+  stats_.last_batch_seqs = int64_t(out_rows.size());
+  stats_.generated_tokens += produced;
+}
+
+void Engine::loop() {
+  for (;;) {
+    bool any = false;
+    for (auto& s : slots_) {
+      if (s && s->stream->cancelled()) {
+        finish(*s, Finish::cancelled);
+        s.reset();
+      }
+      any = any || s;
+    }
+    publish_slots();
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (draining_) {
+        for (auto& q : queue_) q->stream->end(Finish::resource);
+        queue_.clear();
+        stats_.queued = 0;
+        if (!any) break;
+        if (Clock::now() >= deadline_) {
+          for (auto& s : slots_)
+            if (s) {
+              finish(*s, Finish::resource);
+              s.reset();
+            }
+          break;
+        }
+      } else if (!any && queue_.empty()) {
+        // Idle: wake for a request, shutdown, or now and then to notice cancellations.
+        cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return draining_ || !queue_.empty(); });
+        continue;
+      }
+    }
+    admit();
+    step();
+    publish_slots();
+  }
+  for (auto& s : slots_) s.reset();
+  publish_slots();
+}
+
+void Engine::publish_slots() {
+  int64_t active = 0, used = 0;
+  for (auto& s : slots_)
+    if (s) {
+      ++active;
+      used += int64_t(s->tokens.size());
+    }
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.active = active;
+  stats_.kv_used_tokens = used;
+}
+
+}  // namespace frugal::server

@@ -1,0 +1,233 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "server/api.h"
+
+namespace frugal::server {
+
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? uint8_t(a[i]) : 0, y = i < b.size() ? uint8_t(b[i]) : 0;
+    diff |= uint8_t(x ^ y);
+  }
+  return diff == 0;
+}
+
+namespace {
+thread_local std::shared_ptr<ReplyLog> t_log;           // the reply the request log line describes
+thread_local std::chrono::steady_clock::time_point t_start;
+}  // namespace
+
+struct HttpServer::Impl {
+  httplib::Server svr;
+  ServerOptions o;
+  Metrics& metrics;
+  std::mutex mu;
+  std::map<std::string, int64_t> in_flight;  // per API key (or client address)
+  std::atomic<bool> stopping{false};
+  Impl(const ServerOptions& o, Metrics& m) : o(o), metrics(m) {}
+};
+
+namespace {
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  if (e.status == 429) res.set_header("Retry-After", "1");
+  res.set_content(dump(e.body()), "application/json");
+}
+
+// Holds one of the caller's concurrent-request slots for the life of a request.
+class InFlight {
+ public:
+  InFlight(HttpServer::Impl& s, std::string who) : s_(s), who_(std::move(who)) {
+    std::lock_guard<std::mutex> l(s_.mu);
+    if (s_.o.max_per_key > 0 && s_.in_flight[who_] >= s_.o.max_per_key)
+      throw ApiError(429, strfmt("too many concurrent requests for this key (limit %lld)", (long long)s_.o.max_per_key), "",
+                     "rate_limit_exceeded");
+    ++s_.in_flight[who_];
+  }
+  ~InFlight() {
+    std::lock_guard<std::mutex> l(s_.mu);
+    if (--s_.in_flight[who_] == 0) s_.in_flight.erase(who_);
+  }
+
+ private:
+  HttpServer::Impl& s_;
+  std::string who_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const ServerOptions& o, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(o, metrics)), models_(std::move(models)) {
+  auto& svr = impl_->svr;
+  Impl* S = impl_.get();
+  const int threads = o.http_threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  svr.set_payload_max_length(o.max_body_bytes);
+  svr.set_read_timeout(60, 0);
+  svr.set_write_timeout(60, 0);
+
+  auto find_model = [this](const json& body) -> ServedModel& {
+    const json* m = field(body, "model");
+    if (!m) return *models_.front();  // as llama-server: one model needs no name
+    if (!m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
+    for (auto& sm : models_)
+      if (sm->name == m->get<std::string>()) return *sm;
+    throw ApiError(400, "Model Not Exist: '" + m->get<std::string>() + "'", "model", "model_not_found");
+  };
+  // The key a request authenticates with ("" when keys are off); throws 401.
+  auto authenticate = [S](const httplib::Request& req) -> std::string {
+    if (S->o.api_keys.empty()) return "addr:" + req.remote_addr;
+    const std::string h = req.get_header_value("Authorization");
+    const std::string bearer = "Bearer ";
+    if (h.compare(0, bearer.size(), bearer) == 0) {
+      const std::string key = h.substr(bearer.size());
+      bool ok = false;
+      for (const auto& k : S->o.api_keys) ok |= same_secret(key, k);
+      if (ok) return "key:" + key;
+    }
+    throw ApiError(401, "Authentication Fails: invalid or missing API key (send 'Authorization: Bearer KEY')", "",
+                   "invalid_api_key");
+  };
+
+  auto generate = [this, S, find_model, authenticate](Reply (*handler)(ServedModel&, const json&)) {
+    return [this, S, find_model, authenticate, handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        if (S->stopping) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
+        const std::string who = authenticate(req);
+        json body;
+        try {
+          body = json::parse(req.body);
+        } catch (const json::exception& e) {
+          throw ApiError(400, std::string("the body is not valid JSON: ") + e.what(), "", "invalid_json");
+        }
+        if (!body.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
+        auto guard = std::make_shared<InFlight>(*S, who);
+        Reply r = handler(find_model(body), body);
+        t_log = r.log;
+        res.status = r.status;
+        if (!r.stream) {
+          res.set_content(r.body, "application/json");
+          return;
+        }
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+        auto fn = std::make_shared<decltype(r.stream)>(std::move(r.stream));
+        res.set_chunked_content_provider("text/event-stream", [fn, guard](size_t, httplib::DataSink& sink) {
+          (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
+          sink.done();
+          return true;
+        });
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      } catch (const std::exception& e) {
+        send_error(res, ApiError(500, std::string("internal error: ") + e.what(), "", "internal_error"));
+      }
+    };
+  };
+  svr.Post("/v1/chat/completions", generate(handle_chat));
+  svr.Post("/chat/completions", generate(handle_chat));  // DeepSeek's base URL has no /v1
+  svr.Post("/v1/completions", generate(handle_completion));
+  svr.Post("/completions", generate(handle_completion));
+  svr.Post("/beta/completions", generate(handle_completion));
+  svr.Post("/beta/chat/completions", generate(handle_chat));
+
+  auto list_models = [this, authenticate](const httplib::Request& req, httplib::Response& res) {
+    try {
+      authenticate(req);
+      json data = json::array();
+      for (auto& m : models_) {
+        data.push_back({{"id", m->name},
+                        {"object", "model"},
+                        {"created", m->created},
+                        {"owned_by", "frugal"},
+                        {"context_length", m->engine->options().n_ctx}});
+      }
+      res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
+    } catch (const ApiError& e) {
+      send_error(res, e);
+    }
+  };
+  svr.Get("/v1/models", list_models);
+  svr.Get("/models", list_models);
+  svr.Get("/health", [S](const httplib::Request&, httplib::Response& res) {
+    if (S->stopping) {
+      res.status = 503;
+      res.set_content(R"({"status":"shutting down"})", "application/json");
+    } else {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    }
+  });
+  svr.Get("/metrics", [this, S](const httplib::Request&, httplib::Response& res) {
+    std::string out;
+    S->metrics.render(out);
+    auto gauge = [&](const char* name, const char* help, auto value_of) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+      for (auto& m : models_) out += std::string(name) + "{model=\"" + m->name + "\"} " + std::to_string(value_of(m->engine->stats())) + "\n";
+    };
+    gauge("frugal_requests_running", "Sequences holding a KV slot.", [](const EngineStats& s) { return s.active; });
+    gauge("frugal_queue_depth", "Requests waiting for a slot.", [](const EngineStats& s) { return s.queued; });
+    gauge("frugal_batch_size", "Sequences in the last forward pass.", [](const EngineStats& s) { return s.last_batch_seqs; });
+    gauge("frugal_kv_used_tokens", "Tokens held in KV slots.", [](const EngineStats& s) { return s.kv_used_tokens; });
+    gauge("frugal_kv_capacity_tokens", "KV slot capacity in tokens.", [](const EngineStats& s) { return s.kv_capacity_tokens; });
+    gauge("frugal_prefix_cache_ram_blocks", "Prefix-cache blocks in memory.", [](const EngineStats& s) { return s.cache.ram_blocks; });
+    gauge("frugal_prefix_cache_ram_bytes", "Prefix-cache bytes in memory.", [](const EngineStats& s) { return s.cache.ram_bytes; });
+    gauge("frugal_prefix_cache_disk_blocks", "Prefix-cache blocks on disk.", [](const EngineStats& s) { return s.cache.disk_blocks; });
+    gauge("frugal_prefix_cache_disk_bytes", "Prefix-cache bytes on disk.", [](const EngineStats& s) { return s.cache.disk_bytes; });
+    gauge("frugal_prefix_cache_disk_hit_tokens", "Prompt tokens read back from disk.", [](const EngineStats& s) { return s.cache.disk_hit_tokens; });
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+
+  // Every request starts its log record here, whatever route (or none) answers it.
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_start = std::chrono::steady_clock::now();
+    t_log.reset();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string msg = res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+                      : res.status == 413 ? "the request body is too large"
+                                          : "request failed";
+    res.set_content(dump(ApiError(res.status, msg).body()), "application/json");
+  });
+  svr.set_logger([S](const httplib::Request& req, const httplib::Response& res) {
+    S->metrics.request(req.path, res.status);
+    if (S->o.quiet) return;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+    std::string toks;
+    if (t_log)
+      toks = strfmt(" prompt=%lld cached=%lld completion=%lld", (long long)t_log->prompt_tokens.load(),
+                    (long long)t_log->cached_tokens.load(), (long long)t_log->completion_tokens.load());
+    std::fprintf(stderr, "%s %s %d%s %.0f ms\n", req.method.c_str(), req.path.c_str(), res.status, toks.c_str(), ms);
+  });
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind() {
+  const int port = impl_->o.port == 0 ? impl_->svr.bind_to_any_port(impl_->o.host)
+                                      : (impl_->svr.bind_to_port(impl_->o.host, impl_->o.port) ? impl_->o.port : -1);
+  if (port < 0) fail("cannot listen on %s:%d (address in use, or not an address of this machine)", impl_->o.host.c_str(), impl_->o.port);
+  return port;
+}
+
+void HttpServer::serve() { impl_->svr.listen_after_bind(); }
+
+void HttpServer::shutdown() {
+  if (impl_->stopping.exchange(true)) return;
+  const auto deadline = std::chrono::steady_clock::now() + impl_->o.shutdown_grace;
+  // Engines first: in-flight streams end (finished, or cut at the deadline) so that their
+  // handler threads return; then the listener and the connection threads.
+  for (auto& m : models_) m->engine->shutdown(deadline);
+  impl_->svr.stop();
+}
+
+}  // namespace frugal::server

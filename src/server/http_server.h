@@ -1,0 +1,55 @@
+// The HTTP side of `frugal serve` on cpp-httplib: routes, API keys, limits, the request log,
+// server-sent events and graceful shutdown. See README, Architecture, for why cpp-httplib.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/api_common.h"
+#include "server/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace frugal::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::vector<std::string> api_keys;     // empty: no authentication
+  size_t max_body_bytes = 8u << 20;
+  int64_t max_per_key = 16;              // concurrent requests per API key (per client address without keys)
+  int http_threads = 64;                 // connections served at once (streams are mostly idle)
+  std::chrono::seconds shutdown_grace{30};
+  bool quiet = false;                    // no request log
+};
+
+class HttpServer {
+ public:
+  HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const ServerOptions& o, Metrics& metrics);
+  ~HttpServer();
+  // Binds; throws Error when the address is taken. Returns the port (useful with port 0).
+  int bind();
+  // Serves until shutdown(); returns then.
+  void serve();
+  // Stops accepting, lets requests finish within the grace period (the rest end with
+  // insufficient_system_resource), writes the prefix caches to disk. Any thread.
+  void shutdown();
+  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<ServedModel>> models_;
+};
+
+// Constant-time comparison (an API key check must not leak how much of the key matched).
+bool same_secret(const std::string& a, const std::string& b);
+
+}  // namespace frugal::server

@@ -1,0 +1,131 @@
+# frugal serve end to end: a real server on 127.0.0.1 driven by the official openai npm client
+# (tests/server/api_test.mjs): chat (plain, streaming, reasoning, tools, json_schema, n, seed,
+# logprobs, prefix completion), completions (stop, FIM), caches (memory, then disk after a
+# restart), keys, limits, errors, disconnects, /metrics, and graceful shutdown on SIGTERM.
+FRUGAL=$1; SRC=$2; BUILD=$3
+source "$SRC/tests/cli/lib.sh"
+M=$BUILD/default-model.gguf
+V=$W/tiny-qwen-vocab.gguf
+"$FRUGAL" make-test-model --preset tiny-qwen-vocab --type Q8_0 -o "$V" 2>/dev/null || bad "make tiny-qwen-vocab"
+KEY=test-key-$$
+
+# Starts a server; sets PID and URL. Extra arguments go to frugal serve.
+start() {
+  "$FRUGAL" serve -m "$M" -m "$V" -m "$M" --alias default-model --alias tiny-qwen-vocab --alias tiny-r1 \
+    --chat-template "" --chat-template "" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" \
+    --port 0 --api-key "$KEY" -c 1024 --max-seqs 4 -t 2 --cache-dir "$W/cache" "$@" >"$W/serve.out" 2>>"$W/serve.err" &
+  PID=$!
+  URL=""
+  for _ in $(seq 1 300); do
+    URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
+    [ -n "$URL" ] && break
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
+}
+# stop: SIGTERM, and the exit status must be 0 within the grace period.
+stop() {
+  kill -TERM $PID
+  for _ in $(seq 1 200); do kill -0 $PID 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $PID 2>/dev/null; then bad "SIGTERM: still running after 20 s"; kill -9 $PID; return; fi
+  wait $PID; local rc=$?
+  check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
+}
+
+# Fixtures: what `frugal run` prints at temperature 0, the rendered chat prompt, long texts.
+RUN_PROMPT="Once upon a time"
+"$FRUGAL" run -m "$M" -p "$RUN_PROMPT" -n 24 --temp 0 >"$W/run.out" 2>/dev/null
+printf '[{"role": "user", "content": "Hello, who are you?"}]' >"$W/hi.json"
+"$FRUGAL" template -m "$M" --messages "$W/hi.json" --add-generation-prompt >"$W/hi.txt"
+$PY - "$W" "$RUN_PROMPT" <<'EOF'
+import json, sys
+w, prompt = sys.argv[1], sys.argv[2]
+run = open(w + '/run.out', encoding='utf-8').read()
+assert run.startswith(prompt) and run.endswith('\n'), run
+words = ' '.join(f'word{i} and more' for i in range(200))
+json.dump({'model': 'default-model', 'vocab_model': 'tiny-qwen-vocab', 'r1_model': 'tiny-r1',
+           'run_prompt': prompt, 'run_n': 24, 'run_text': run[len(prompt):-1],
+           'rendered_hi': open(w + '/hi.txt', encoding='utf-8').read(),
+           'long_text': words[:600], 'too_long_text': words * 3}, open(w + '/fx.json', 'w'))
+EOF
+
+start
+node "$SRC/tests/server/api_test.mjs" main "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "openai client checks (main)" test $rc -eq 0
+check "request log: one line per request with tokens and latency" \
+  grep -qE '^POST /v1/chat/completions 200 prompt=[0-9]+ cached=[0-9]+ completion=[0-9]+ [0-9]+ ms$' "$W/serve.err"
+stop
+check "shutdown wrote the prefix cache to disk" test -n "$(ls "$W/cache/default-model" 2>/dev/null)"
+
+start
+node "$SRC/tests/server/api_test.mjs" restart "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "openai client checks (after restart)" test $rc -eq 0
+stop
+
+start --max-per-key 2
+node "$SRC/tests/server/api_test.mjs" limits "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "openai client checks (limits)" test $rc -eq 0
+stop
+
+# The start-up banner's curl and openai snippets work exactly as printed (no API key), and a
+# stream in flight when SIGTERM arrives ends properly (finished, or cut at the grace deadline).
+"$FRUGAL" serve -m "$M" --port 0 -c 2048 --no-disk-cache --shutdown-grace 2 >"$W/banner.out" 2>>"$W/serve.err" &
+PID=$!
+for _ in $(seq 1 300); do grep -q "console.log" "$W/banner.out" 2>/dev/null && break; sleep 0.1; done
+sed -n '/^curl:/,/^$/p' "$W/banner.out" | sed '1d' >"$W/curl.sh"
+check "banner: curl snippet answers" bash -c "bash '$W/curl.sh' | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j[\"choices\"][0][\"message\"][\"role\"] == \"assistant\"'"
+mkdir -p "$W/snippet"; ln -s "$SRC/tests/oracle/node_modules" "$W/snippet/node_modules"
+sed -n '/^openai (Node.js/,/^$/p' "$W/banner.out" | sed '1d' >"$W/snippet/s.mjs"
+check "banner: openai snippet answers" bash -c "cd '$W/snippet' && node s.mjs >/dev/null"
+U=$(grep -o 'http://[0-9.:]*' "$W/banner.out" | head -1)
+curl -sN "$U/v1/completions" -H 'Content-Type: application/json' \
+  -d '{"prompt": "Hi", "max_tokens": 2000, "ignore_eos": true, "stream": true}' >"$W/inflight.out" &
+CURL=$!
+for _ in $(seq 1 100); do [ -s "$W/inflight.out" ] && break; sleep 0.05; done
+stop
+wait $CURL
+check "SIGTERM: the stream in flight ends with a finish_reason and [DONE]" $PY -c "
+ev = [e for e in open('$W/inflight.out').read().split('\n\n') if e.startswith('data: ')]
+import json
+assert ev[-1] == 'data: [DONE]', ev[-1:]
+fr = [c['finish_reason'] for e in ev[:-1] for c in json.loads(e[6:])['choices'] if c['finish_reason']]
+assert fr and fr[-1] in ('length', 'insufficient_system_resource'), fr"
+
+# DeepSeek (MLA latent cache, MoE) through the server: temperature 0 equals `frugal run`, and
+# the prefix cache (latent rows only) serves a repeated prompt.
+D=$W/v3tiny.gguf
+"$FRUGAL" make-test-model --preset deepseek-v3-tiny --type Q8_0 -o "$D" 2>/dev/null
+"$FRUGAL" run -m "$D" -p "$RUN_PROMPT" -n 16 --temp 0 >"$W/drun.out" 2>/dev/null
+"$FRUGAL" serve -m "$D" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" --port 0 -c 1024 \
+  --cache-dir "$W/dcache" >"$W/serve.out" 2>>"$W/serve.err" &
+PID=$!
+for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+check "deepseek: temperature 0 equals frugal run" $PY - "$URL" "$W/drun.out" "$RUN_PROMPT" <<'EOF2'
+import json, sys, urllib.request
+url, run, prompt = sys.argv[1], open(sys.argv[2], encoding='utf-8').read(), sys.argv[3]
+def post(path, body):
+    r = urllib.request.urlopen(urllib.request.Request(url + path, json.dumps(body).encode(), {'Content-Type': 'application/json'}))
+    return json.loads(r.read())
+r = post('/v1/completions', {'prompt': prompt, 'max_tokens': 16, 'temperature': 0})
+assert r['choices'][0]['text'] == run[len(prompt):-1], (r['choices'][0]['text'], run)
+msgs = [{'role': 'user', 'content': ' '.join(f'item {i}' for i in range(150))}]
+a = post('/v1/chat/completions', {'messages': msgs, 'max_tokens': 2})
+b = post('/v1/chat/completions', {'messages': msgs, 'max_tokens': 2})
+assert b['usage']['prompt_cache_hit_tokens'] >= 0.8 * b['usage']['prompt_tokens'], b['usage']
+assert b['choices'][0]['message'].get('reasoning_content') is not None or b['choices'][0]['finish_reason'] == 'length', b
+EOF2
+stop
+
+# Bad command lines are errors, not crashes.
+expect_error "serve: no model" "usage: frugal serve" "$FRUGAL" serve
+expect_error "serve: missing model file" "no-such.gguf" "$FRUGAL" serve -m "$W/no-such.gguf"
+expect_error "serve: duplicate names" "two models are named" "$FRUGAL" serve -m "$M" -m "$M" --no-disk-cache
+[ $FAIL -eq 0 ] || { echo "--- server log"; tail -40 "$W/serve.err"; }
+finish
