@@ -4,7 +4,7 @@
 # aggregate generation tokens/s with 1, 4, 8 and 16 concurrent streaming clients (ratio to the
 # single client, and to llama-server's figures from the issue: 11.0 t/s with one client, 16.3
 # with four), and time to first token for a 2,000-token prompt cold vs 1,900 tokens cached.
-# Usage: bench/run_serve.sh [BUILD_DIR] [MODEL_DIR]   (CLIENTS=1,4,8,16 REQS=3 MAXTOK=64)
+# Usage: bench/run_serve.sh [BUILD_DIR] [MODEL_DIR]   (CLIENTS=1,4,8,16 REQS=2 MAXTOK=128 PROMPT=16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}; M=${2:-models}
@@ -19,11 +19,12 @@ for _ in $(seq 1 600); do grep -q http "$W/out" && break; sleep 0.2; done
 URL=$(grep -o 'http://[0-9.:]*' "$W/out" | head -1)
 [ -n "$URL" ] || { cat "$W/err"; exit 1; }
 j=$(node bench/serve_load.mjs "$URL" r1-distill-qwen-1.5b-Q4_K_M --clients "${CLIENTS:-1,4,8,16}" \
-      --requests-per-client "${REQS:-3}" --max-tokens "${MAXTOK:-64}" --json)
+      --requests-per-client "${REQS:-2}" --max-tokens "${MAXTOK:-128}" --prompt-tokens "${PROMPT:-16}" --json)
 python3 - "$j" <<'PY'
 import json, sys
 j = json.loads(sys.argv[1]); L = j["levels"]; one = L[0]["tokens_per_s"]
 llama = {1: 11.0, 4: 16.3}
+print(f"Each client sends {L[0]['max_tokens']}-token streaming completions of {L[0]['prompt_tokens']}-token prompts, one after another.\n")
 print("| clients | aggregate t/s | vs 1 client | vs llama-server | mean TTFT ms | mean inter-token ms |")
 print("|---|---|---|---|---|---|")
 for r in L:

@@ -1,11 +1,12 @@
 // Load generator for `frugal serve` (bench/run_serve.sh runs it): bounded, on loopback.
-//   node serve_load.mjs BASE_URL MODEL [--clients 1,4,8,16] [--requests-per-client 3] [--max-tokens 64] [--json]
+//   node serve_load.mjs BASE_URL MODEL [--clients 1,4,8,16] [--requests-per-client 2] [--max-tokens 128]
+//                       [--prompt-tokens 16] [--json]
 // For each client count: that many concurrent clients, each sending streaming completions one
-// after another; reports the aggregate generated tokens/s (usage.completion_tokens over the
+// after another (prompts of random token ids, end-of-sequence ignored); reports the aggregate generated tokens/s (usage.completion_tokens over the
 // wall time), mean time to first token and mean inter-token gap. Then time to first token for a
 // 2,000-token prompt cold vs with its first 1,900 tokens cached.
 const [base, model, ...rest] = process.argv.slice(2);
-const opt = { clients: '1,4,8,16', 'requests-per-client': '3', 'max-tokens': '64', json: false };
+const opt = { clients: '1,4,8,16', 'requests-per-client': '2', 'max-tokens': '128', 'prompt-tokens': '16', json: false };
 for (let i = 0; i < rest.length; i++) {
   const k = rest[i].replace(/^--/, '');
   if (k === 'json') opt.json = true;
@@ -14,6 +15,7 @@ for (let i = 0; i < rest.length; i++) {
 const levels = opt.clients.split(',').map(Number);
 const perClient = Number(opt['requests-per-client']);
 const maxTokens = Number(opt['max-tokens']);
+const promptTokens = Number(opt['prompt-tokens']);
 
 let seed = 12345;
 function rnd() { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; }
@@ -56,7 +58,7 @@ async function level(n) {
   const t0 = performance.now();
   const results = [];
   await Promise.all(Array.from({ length: n }, async () => {
-    for (let k = 0; k < perClient; k++) results.push(await streamOne(ids(32), maxTokens));
+    for (let k = 0; k < perClient; k++) results.push(await streamOne(ids(promptTokens), maxTokens));
   }));
   const wall = (performance.now() - t0) / 1000;
   const tokens = results.reduce((a, r) => a + r.tokens, 0);
@@ -83,6 +85,8 @@ const out = { levels: [] };
 await streamOne(ids(8), 4);  // warm-up
 for (const n of levels) {
   const r = await level(n);
+  r.prompt_tokens = promptTokens;
+  r.max_tokens = maxTokens;
   out.levels.push(r);
   if (!opt.json) console.error(`clients ${n}: ${r.tokens_per_s.toFixed(1)} t/s aggregate, TTFT ${(r.mean_ttft_s * 1000).toFixed(0)} ms, ITL ${(r.mean_itl_s * 1000).toFixed(1)} ms`);
 }

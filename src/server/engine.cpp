@@ -307,20 +307,30 @@ void Engine::step() {
     if (!s->prefilling()) prefix_.store(s->tokens, int64_t(s->tokens.size()), *cache_, s->slot);
   }
 
+  // Sampling a 150k vocabulary costs a millisecond or more per sequence (a softmax at
+  // temperature > 0): the sequences are independent, so the pool samples them in parallel.
+  const size_t n_out = out_rows.size();
+  std::vector<int32_t> picked(n_out);
+  std::vector<TokenLogprob> lps(n_out);
+  pool_.parallel_for(int64_t(n_out), 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      Seq& s = *out_rows[size_t(r)];
+      const float* lg = logits_.data() + r * V;
+      picked[size_t(r)] = sample(s, lg);
+      if (s.req.top_logprobs >= 0) lps[size_t(r)] = logprobs_of(lg, V, picked[size_t(r)], s.req.top_logprobs);
+    }
+  });
   const auto now = Clock::now();
   int64_t produced = 0;
-  for (size_t r = 0; r < out_rows.size(); ++r) {
+  for (size_t r = 0; r < n_out; ++r) {
     Seq& s = *out_rows[r];
-    const float* lg = logits_.data() + int64_t(r) * V;
-    const int32_t t = sample(s, lg);
+    const int32_t t = picked[r];
     if (!s.req.ignore_eos && tok_.is_end_of_generation(t)) {
       finish(s, Finish::stop);
       slots_[size_t(s.slot)].reset();
       continue;
     }
-    TokenLogprob lp;
-    if (s.req.top_logprobs >= 0) lp = logprobs_of(lg, V, t, s.req.top_logprobs);
-    s.stream->push(t, s.req.top_logprobs >= 0 ? &lp : nullptr);
+    s.stream->push(t, s.req.top_logprobs >= 0 ? &lps[r] : nullptr);
     ++produced;
     if (s.generated == 0) metrics_.ttft.observe(std::chrono::duration<double>(now - s.arrival).count());
     else metrics_.inter_token.observe(std::chrono::duration<double>(now - s.last_token).count());

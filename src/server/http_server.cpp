@@ -47,7 +47,7 @@ class InFlight {
  public:
   InFlight(HttpServer::Impl& s, std::string who) : s_(s), who_(std::move(who)) {
     std::lock_guard<std::mutex> l(s_.mu);
-    if (s_.o.max_per_key > 0 && s_.in_flight[who_] >= s_.o.max_per_key)
+    if (s_.o.max_per_key > 0 && !s_.o.api_keys.empty() && s_.in_flight[who_] >= s_.o.max_per_key)
       throw ApiError(429, strfmt("too many concurrent requests for this key (limit %lld)", (long long)s_.o.max_per_key), "",
                      "rate_limit_exceeded");
     ++s_.in_flight[who_];

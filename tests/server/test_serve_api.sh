@@ -123,6 +123,16 @@ assert b['choices'][0]['message'].get('reasoning_content') is not None or b['cho
 EOF2
 stop
 
+# The README's main command: scripts/run-default.sh serves the default model and says where.
+if [ "$BUILD" = "$SRC/build" ]; then
+  PORT=0 bash "$SRC/scripts/run-default.sh" --no-disk-cache >"$W/default.out" 2>"$W/default.err" &
+  PID=$!
+  for _ in $(seq 1 600); do grep -q "console.log" "$W/default.out" 2>/dev/null && break; sleep 0.1; done
+  check "run-default.sh: serves default-model and prints the snippets" \
+    bash -c "grep -q 'listening on http://127.0.0.1:[0-9]*/v1 (models: default-model)' '$W/default.out' && grep -q '\"model\": \"default-model\"' '$W/default.out'"
+  stop
+fi
+
 # Bad command lines are errors, not crashes.
 expect_error "serve: no model" "usage: frugal serve" "$FRUGAL" serve
 expect_error "serve: missing model file" "no-such.gguf" "$FRUGAL" serve -m "$W/no-such.gguf"
