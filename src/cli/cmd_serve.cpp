@@ -85,7 +85,6 @@ int cmd_serve(int argc, char** argv) {
   eo.n_batch = a.get_int({"-b", "--batch-size"}, eo.n_batch);
   eo.max_queue = a.get_int({"--max-queue"}, eo.max_queue);
   eo.threads = threads_from(a);
-  eo.cache.block_tokens = a.get_int({"--cache-block"}, 32);
   eo.cache.ram_bytes = a.get_int({"--cache-ram-mb"}, 2048) << 20;
   eo.cache.disk_bytes = a.get_int({"--cache-disk-mb"}, 8192) << 20;
   std::string cache_dir = a.get({"--cache-dir"});
@@ -99,7 +98,6 @@ int cmd_serve(int argc, char** argv) {
   if (templates.size() > paths.size()) fail("--chat-template given %zu times for %zu models", templates.size(), paths.size());
   if (so.port < 0 || so.port > 65535) fail("--port must be in [0, 65535]");
   if (eo.max_seqs < 1 || eo.max_seqs > 256) fail("--max-seqs must be in [1, 256]");
-  if (eo.cache.block_tokens < 1) fail("--cache-block must be positive");
   if (cache_dir.empty() && !no_disk) {
     const char* home = std::getenv("XDG_CACHE_HOME");
     const char* h2 = std::getenv("HOME");

@@ -12,7 +12,7 @@ void attend_ref(const AttendArgs& a) {
     float* s = a.scratch + h * a.n_kv;
     float mx = -INFINITY;
     for (int64_t j = 0; j < a.n_kv; ++j) {
-      const float* k = a.k + j * a.k_stride;
+      const float* k = a.key(j);
       float d = 0;
       for (int64_t i = 0; i < a.head_dim; ++i) d += q[i] * k[i];
       s[j] = d * a.scale;
@@ -24,7 +24,7 @@ void attend_ref(const AttendArgs& a) {
     float* o = a.out + h * a.head_dim_v;
     for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
     for (int64_t j = 0; j < a.n_kv; ++j) {
-      const float* v = a.v + j * a.v_stride;
+      const float* v = a.value(j);
       const float p = s[j] * inv;
       for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] += p * v[i];
     }

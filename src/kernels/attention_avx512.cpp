@@ -35,12 +35,12 @@ inline void axpy16(float p, const float* x, float* y, int64_t n) {
 
 void attend_avx512(const AttendArgs& a) {
   for (int64_t j = 0; j < a.n_kv; ++j) {
-    const float* k = a.k + j * a.k_stride;
+    const float* k = a.key(j);
     for (int64_t h = 0; h < a.n_q; ++h) a.scratch[h * a.n_kv + j] = dot16(a.q + h * a.head_dim, k, a.head_dim) * a.scale;
   }
   softmax_rows_zero_out(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {
-    const float* v = a.v + j * a.v_stride;
+    const float* v = a.value(j);
     for (int64_t h = 0; h < a.n_q; ++h) axpy16(a.scratch[h * a.n_kv + j], v, a.out + h * a.head_dim_v, a.head_dim_v);
   }
 }

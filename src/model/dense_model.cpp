@@ -106,9 +106,10 @@ DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : 
   }
 }
 
-std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_slot, int64_t n_ctx) const {
-  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, cfg_.n_head_kv * cfg_.head_dim,
-                                   cfg_.n_head_kv * cfg_.head_dim_v);
+std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const {
+  const int64_t kw = cfg_.n_head_kv * cfg_.head_dim, vw = cfg_.n_head_kv * cfg_.head_dim_v;
+  if (pool_blocks > 0) return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, pool_blocks);
+  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw);
 }
 
 int64_t DenseModel::weight_bytes_per_token() const {
@@ -127,18 +128,24 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
   const float scale = 1.0f / std::sqrt(float(hd));
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(group * cache.n_ctx()));
+  if (int(pages_.size()) < 2 * pool.size()) pages_.resize(size_t(2 * pool.size()));
   pool.run([&](int ith, int nth) {
+    auto& kp = pages_[size_t(2 * ith)];
+    auto& vp = pages_[size_t(2 * ith + 1)];
     for (int64_t item = ith; item < T * Hkv; item += nth) {
       const int64_t t = item / Hkv, kvh = item % Hkv;
       const int64_t slot = batch.seq[size_t(t)];
       kernels::AttendArgs a;
       a.q = q_.data() + (t * H + kvh * group) * hd;
       a.n_q = group;
-      a.k = cache.k(il, slot, 0) + kvh * hd;
-      a.k_stride = Hkv * hd;
-      a.v = cache.v(il, slot, 0) + kvh * hdv;
-      a.v_stride = Hkv * hdv;
       a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
+      cache.k_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hd, kp);
+      cache.v_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hdv, vp);
+      a.k_pages = kp.data();
+      a.v_pages = vp.data();
+      a.page_shift = int(KvCache::kBlockShift);
+      a.k_stride = Hkv * hd;
+      a.v_stride = Hkv * hdv;
       a.head_dim = hd;
       a.head_dim_v = hdv;
       a.scale = scale;
@@ -161,6 +168,7 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
     if (tok < 0 || tok >= cfg_.n_vocab) fail("token id %d out of range [0, %lld)", tok, (long long)cfg_.n_vocab);
     if (pos < 0 || pos >= cache.n_ctx()) fail("position %d outside the context (%lld)", pos, (long long)cache.n_ctx());
     if (seq < 0 || seq >= cache.n_slot()) fail("sequence slot %d out of range", seq);
+    if (cache.block(seq, pos >> KvCache::kBlockShift) < 0) fail("position %d of slot %d has no KV block", pos, seq);
   }
   grow(x_, size_t(T * E));
   grow(h_, size_t(T * std::max(E, H * hdv)));

@@ -34,7 +34,7 @@ class DenseModel : public Model {
  public:
   DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec);
 
-  std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx) const override;
+  std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks = 0) const override;
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
   int64_t weight_bytes_per_token() const override;
 
@@ -52,6 +52,7 @@ class DenseModel : public Model {
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, out_rows_;
   std::vector<float> rope_cos_, rope_sin_;  // [n_tok, n_rot / 2] for this batch's positions
   std::vector<std::vector<float>> scores_;  // per thread, [group * n_ctx]
+  std::vector<std::vector<const float*>> pages_;  // per thread: a sequence's K and V block pointers
 };
 
 }  // namespace frugal

@@ -21,8 +21,9 @@ class Model {
   const ModelConfig& config() const { return cfg_; }
   const GgufFile& file() const { return *file_; }
 
-  // A cache for n_slot sequences of up to n_ctx tokens each.
-  virtual std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx) const = 0;
+  // A cache for n_slot sequences of up to n_ctx tokens each: every slot fully mapped, or with
+  // pool_blocks > 0 a pool of that many blocks that the caller maps on demand (the server).
+  virtual std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks = 0) const = 0;
 
   // Runs the batch; writes logits [batch.n_outputs(), n_vocab] (rows in batch order) into
   // `logits`. Positions must be < cache.n_ctx() and each sequence's earlier positions must

@@ -102,16 +102,24 @@ PrefixCacheOptions with_fingerprint(PrefixCacheOptions o, const Model& m) {
   return o;
 }
 
+// The pool: every slot's whole context (so a running sequence never lacks a block) plus the
+// prefix cache's memory budget.
+int64_t pool_blocks(const Model& m, const EngineOptions& o) {
+  const int64_t block_bytes = m.new_cache(1, 1)->block_bytes();
+  return o.max_seqs * KvCache::blocks_for(o.n_ctx) + std::max<int64_t>(0, o.cache.ram_bytes / block_bytes);
+}
+
 }  // namespace
 
 Engine::Engine(Model& model, const Tokenizer& tok, const EngineOptions& o, Metrics& metrics)
     : model_(model), tok_(tok), o_(o), metrics_(metrics), pool_(o.threads),
-      cache_(model.new_cache(o.max_seqs, o.n_ctx)),
-      prefix_(with_fingerprint(o.cache, model), cache_->n_layer(), cache_->k_width(), cache_->v_width()) {
+      cache_(model.new_cache(o.max_seqs, o.n_ctx, pool_blocks(model, o))),
+      prefix_(with_fingerprint(o.cache, model), *cache_) {
   if (o_.max_seqs < 1 || o_.n_ctx < 2 || o_.n_batch < 1) fail("engine: bad options");
   logits_.resize(size_t(o_.max_seqs * model.config().n_vocab));
   slots_.resize(size_t(o_.max_seqs));
   stats_.kv_capacity_tokens = o_.max_seqs * o_.n_ctx;
+  stats_.kv_blocks_total = cache_->n_blocks();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -162,7 +170,19 @@ EngineStats Engine::stats() const {
 void Engine::finish(Seq& s, Finish f) {
   // What the sequence computed stays useful: the next turn of a chat re-sends it as its prefix.
   if (!s.tokens.empty()) prefix_.store(s.tokens, int64_t(s.tokens.size()), *cache_, s.slot);
+  cache_->clear_slot(s.slot);
   s.stream->end(f);
+}
+
+bool Engine::map_blocks(Seq& s, int64_t end) {
+  for (int64_t b = 0; b < KvCache::blocks_for(end); ++b) {
+    if (cache_->block(s.slot, b) >= 0) continue;
+    int32_t phys = cache_->alloc();
+    if (phys < 0 && prefix_.reclaim(1) == 1) phys = cache_->alloc();
+    if (phys < 0) return false;
+    cache_->map(s.slot, b, phys);
+  }
+  return true;
 }
 
 void Engine::admit() {
@@ -271,6 +291,11 @@ void Engine::step() {
   std::vector<Seq*> out_rows;
   for (auto& s : slots_) {
     if (!s || s->prefilling()) continue;
+    if (!map_blocks(*s, int64_t(s->tokens.size()) + 1)) {  // cannot happen: the pool covers every slot's context
+      finish(*s, Finish::resource);
+      s.reset();
+      continue;
+    }
     b.add(s->cur, int32_t(s->tokens.size()), int32_t(s->slot), true);
     out_rows.push_back(s.get());
   }
@@ -286,6 +311,11 @@ void Engine::step() {
     if (budget <= 0) break;
     const auto& p = s->req.prompt;
     const int64_t n = std::min<int64_t>(budget, int64_t(p.size()) - s->n_prompt_done);
+    if (!map_blocks(*s, s->n_prompt_done + n)) {
+      finish(*s, Finish::resource);
+      slots_[size_t(s->slot)].reset();
+      continue;
+    }
     for (int64_t j = 0; j < n; ++j) {
       const int64_t i = s->n_prompt_done + j;
       const bool last = i + 1 == int64_t(p.size());
@@ -404,6 +434,7 @@ void Engine::publish_slots() {
   std::lock_guard<std::mutex> l(mu_);
   stats_.active = active;
   stats_.kv_used_tokens = used;
+  stats_.kv_blocks_used = cache_->n_blocks() - cache_->free_blocks();
 }
 
 }  // namespace frugal::server

@@ -95,6 +95,7 @@ struct EngineOptions {
 
 struct EngineStats {
   int64_t active = 0, queued = 0, kv_used_tokens = 0, kv_capacity_tokens = 0;
+  int64_t kv_blocks_used = 0, kv_blocks_total = 0;  // pool blocks held by sequences or the prefix cache
   int64_t steps = 0, last_batch_tokens = 0, last_batch_seqs = 0;
   int64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0;
   PrefixCacheStats cache;
@@ -131,6 +132,8 @@ class Engine {
   void finish(Seq& s, Finish f);
   int32_t sample(Seq& s, const float* logits);
   void publish_slots();  // active sequences and KV use, for stats()
+  // Maps free blocks (reclaiming cached ones if needed) for positions 0..end-1 of s's slot.
+  bool map_blocks(Seq& s, int64_t end);
 
   Model& model_;
   Tokenizer tok_;

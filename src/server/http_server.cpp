@@ -177,6 +177,8 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
     gauge("frugal_batch_size", "Sequences in the last forward pass.", [](const EngineStats& s) { return s.last_batch_seqs; });
     gauge("frugal_kv_used_tokens", "Tokens held in KV slots.", [](const EngineStats& s) { return s.kv_used_tokens; });
     gauge("frugal_kv_capacity_tokens", "KV slot capacity in tokens.", [](const EngineStats& s) { return s.kv_capacity_tokens; });
+    gauge("frugal_kv_blocks_used", "KV pool blocks held by sequences or the prefix cache.", [](const EngineStats& s) { return s.kv_blocks_used; });
+    gauge("frugal_kv_blocks_total", "KV pool blocks.", [](const EngineStats& s) { return s.kv_blocks_total; });
     gauge("frugal_prefix_cache_ram_blocks", "Prefix-cache blocks in memory.", [](const EngineStats& s) { return s.cache.ram_blocks; });
     gauge("frugal_prefix_cache_ram_bytes", "Prefix-cache bytes in memory.", [](const EngineStats& s) { return s.cache.ram_bytes; });
     gauge("frugal_prefix_cache_disk_blocks", "Prefix-cache blocks on disk.", [](const EngineStats& s) { return s.cache.disk_blocks; });

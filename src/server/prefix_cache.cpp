@@ -15,7 +15,7 @@ struct PrefixCache::Node {
   uint64_t key = 0;          // hash of ids: the key in the parent's child map
   uint64_t chain = 0;        // hash of every token through this block: the disk file's name
   std::unordered_multimap<uint64_t, std::unique_ptr<Node>> children;
-  std::vector<float> rows;  // k [n_layer][block_tokens][k_width], then v [n_layer][block_tokens][v_width]
+  int32_t phys = -1;        // the pool block; the tree holds one reference to it
   int64_t refs = 0;         // children + pins: at 0 a node is an evictable leaf
   uint64_t tick = 0;        // last use
 };
@@ -29,13 +29,14 @@ uint64_t chain_of(uint64_t parent_chain, uint64_t key) { return hash_bytes(&key,
 
 }  // namespace
 
-PrefixCache::PrefixCache(const PrefixCacheOptions& o, int64_t n_layer, int64_t k_width, int64_t v_width)
-    : bt_(o.block_tokens), n_layer_(n_layer), k_width_(k_width), v_width_(v_width),
-      block_floats_(n_layer * o.block_tokens * (k_width + v_width)), ram_budget_(o.ram_bytes),
+PrefixCache::PrefixCache(const PrefixCacheOptions& o, KvCache& cache)
+    : cache_(cache), bt_(KvCache::kBlockTokens), n_layer_(cache.n_layer()), k_width_(cache.k_width()),
+      v_width_(cache.v_width()), block_floats_(n_layer_ * bt_ * (k_width_ + v_width_)), ram_budget_(o.ram_bytes),
       root_(std::make_unique<Node>()) {
-  if (bt_ <= 0 || n_layer <= 0 || k_width <= 0 || v_width < 0)
-    fail("prefix cache: bad shape: block_tokens %lld, n_layer %lld, k_width %lld, v_width %lld",
-         (long long)bt_, (long long)n_layer, (long long)k_width, (long long)v_width);
+  const int64_t n_layer = n_layer_, k_width = k_width_, v_width = v_width_;
+  if (n_layer <= 0 || k_width <= 0 || v_width < 0)
+    fail("prefix cache: bad shape: n_layer %lld, k_width %lld, v_width %lld", (long long)n_layer, (long long)k_width,
+         (long long)v_width);
   // Seeding every chain with the model and layout gives other models' blocks other file
   // names: two models can share a directory without ever opening each other's files.
   const int64_t layout_words[5] = {int64_t(o.model_fingerprint), bt_, n_layer, k_width, v_width};
@@ -56,6 +57,7 @@ PrefixCache::~PrefixCache() {
   while (!doomed.empty()) {
     std::unique_ptr<Node> n = std::move(doomed.back());
     doomed.pop_back();
+    cache_.release(n->phys);
     for (auto& [key, c] : n->children) doomed.push_back(std::move(c));
   }
 }
@@ -67,14 +69,14 @@ PrefixCache::Node* PrefixCache::child(Node* parent, const int32_t* ids, uint64_t
   return nullptr;
 }
 
-PrefixCache::Node* PrefixCache::add_child(Node* parent, const int32_t* ids, uint64_t key, std::vector<float> rows) {
+PrefixCache::Node* PrefixCache::add_child(Node* parent, const int32_t* ids, uint64_t key, int32_t phys) {
   auto owned = std::make_unique<Node>();
   Node* n = owned.get();
   n->parent = parent;
   n->ids.assign(ids, ids + bt_);
   n->key = key;
   n->chain = chain_of(parent->chain, key);
-  n->rows = std::move(rows);
+  n->phys = phys;
   n->tick = ++tick_;
   parent->children.emplace(key, std::move(owned));
   ref(parent);
@@ -104,37 +106,65 @@ std::string PrefixCache::write_to_disk(const Node* n) {
   std::vector<int32_t> prefix;
   prefix.reserve(path.size() * size_t(bt_));
   for (auto it = path.rbegin(); it != path.rend(); ++it) prefix.insert(prefix.end(), (*it)->ids.begin(), (*it)->ids.end());
-  std::string err = disk_->write(n->chain, prefix.data(), int64_t(prefix.size()), n->rows.data(), n->tick);
+  std::vector<float> rows;
+  rows_of(n->phys, rows);
+  std::string err = disk_->write(n->chain, prefix.data(), int64_t(prefix.size()), rows.data(), n->tick);
   (err.empty() ? counters_.written_blocks : counters_.disk_write_errors) += 1;
   return err;
 }
 
-void PrefixCache::evict_to_budget() {
-  while (counters_.ram_bytes > ram_budget_ && !evictable_.empty()) {
-    Node* n = evictable_.begin()->second;
-    evictable_.erase(evictable_.begin());
-    if (disk_) {
-      if (disk_->contains(n->chain))
-        disk_->touch(n->chain, n->tick);
-      else
-        write_to_disk(n);  // on failure the block is simply lost; counted
-    }
-    Node* parent = n->parent;
-    auto [it, end] = parent->children.equal_range(n->key);
-    while (it->second.get() != n) ++it;
-    parent->children.erase(it);  // n had no children (it was a leaf): no recursion
-    unref(parent);
-    counters_.ram_blocks -= 1;
-    counters_.ram_bytes -= block_bytes();
-    counters_.evicted_blocks += 1;
+void PrefixCache::rows_of(int32_t phys, std::vector<float>& rows) const {
+  // A block's k rows of all layers are contiguous in the pool, and so are its v rows.
+  const size_t kf = size_t(n_layer_ * bt_ * k_width_), vf = size_t(n_layer_ * bt_ * v_width_);
+  rows.resize(kf + vf);
+  std::memcpy(rows.data(), cache_.k_block(phys, 0), kf * sizeof(float));
+  if (vf) std::memcpy(rows.data() + kf, cache_.v_block(phys, 0), vf * sizeof(float));
+}
+
+void PrefixCache::evict(Node* n) {
+  evictable_.erase(n->tick);
+  if (disk_) {
+    if (disk_->contains(n->chain))
+      disk_->touch(n->chain, n->tick);
+    else
+      write_to_disk(n);  // on failure the block is simply lost; counted
   }
+  cache_.release(n->phys);  // a sequence that maps the block keeps it
+  Node* parent = n->parent;
+  auto [it, end] = parent->children.equal_range(n->key);
+  while (it->second.get() != n) ++it;
+  parent->children.erase(it);  // n had no children (it was a leaf): no recursion
+  unref(parent);
+  counters_.ram_blocks -= 1;
+  counters_.ram_bytes -= block_bytes();
+  counters_.evicted_blocks += 1;
+}
+
+void PrefixCache::evict_to_budget() {
+  while (counters_.ram_bytes > ram_budget_ && !evictable_.empty()) evict(evictable_.begin()->second);
+}
+
+int64_t PrefixCache::reclaim(int64_t want) {
+  int64_t freed = 0;
+  // Oldest first; a leaf that a running sequence maps would free nothing, so it stays. An
+  // eviction can turn the parent into a leaf, hence the fresh scan each time.
+  while (freed < want) {
+    Node* victim = nullptr;
+    for (auto& [tick, n] : evictable_)
+      if (cache_.refs(n->phys) == 1) {
+        victim = n;
+        break;
+      }
+    if (!victim) break;
+    evict(victim);
+    ++freed;
+  }
+  if (freed) publish();
+  return freed;
 }
 
 void PrefixCache::check_cache(const KvCache& cache, int64_t slot, const char* what) const {
-  if (cache.n_layer() != n_layer_ || cache.k_width() != k_width_ || cache.v_width() != v_width_)
-    fail("prefix cache: %s: KV cache has n_layer %lld, k_width %lld, v_width %lld; blocks have %lld, %lld, %lld", what,
-         (long long)cache.n_layer(), (long long)cache.k_width(), (long long)cache.v_width(), (long long)n_layer_,
-         (long long)k_width_, (long long)v_width_);
+  if (&cache != &cache_) fail("prefix cache: %s: not the KV cache whose pool holds the blocks", what);
   if (slot < 0 || slot >= cache.n_slot())
     fail("prefix cache: %s: slot %lld out of range (%lld slots)", what, (long long)slot, (long long)cache.n_slot());
 }
@@ -144,20 +174,26 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
   check_cache(cache, slot, "restore");
   const int64_t limit = std::min({max_tokens, int64_t(tokens.size()), cache.n_ctx()});
   const int64_t n_blocks = std::max<int64_t>(limit, 0) / bt_;
-  const size_t k_floats = size_t(bt_ * k_width_), v_floats = size_t(bt_ * v_width_);
   Hit hit;
   Node* cur = root_.get();
   ref(cur);
+  std::vector<float> rows;
   for (int64_t b = 0; b < n_blocks; ++b) {
     const int32_t* ids = tokens.data() + b * bt_;
     const uint64_t key = block_key(ids, bt_);
     Node* next = child(cur, ids, key);
     bool from_disk = false;
-    if (!next && disk_) {
-      std::vector<float> rows;
-      if (disk_->read(chain_of(cur->chain, key), tokens.data(), (b + 1) * bt_, rows, tick_)) {
-        next = add_child(cur, ids, key, std::move(rows));
+    if (!next && disk_ && disk_->contains(chain_of(cur->chain, key))) {
+      int32_t phys = cache_.alloc();
+      if (phys < 0 && reclaim(1) == 1) phys = cache_.alloc();
+      if (phys >= 0 && disk_->read(chain_of(cur->chain, key), tokens.data(), (b + 1) * bt_, rows, tick_)) {
+        const size_t kf = size_t(n_layer_ * bt_ * k_width_), vf = size_t(n_layer_ * bt_ * v_width_);
+        std::memcpy(cache_.k_block(phys, 0), rows.data(), kf * sizeof(float));
+        if (vf) std::memcpy(cache_.v_block(phys, 0), rows.data() + kf, vf * sizeof(float));
+        next = add_child(cur, ids, key, phys);
         from_disk = true;
+      } else if (phys >= 0) {
+        cache_.release(phys);
       }
     }
     if (!next) break;
@@ -165,12 +201,8 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
     unref(cur);
     cur = next;
     touch(cur);
-    const float* k = cur->rows.data();
-    const float* v = k + size_t(n_layer_) * k_floats;
-    for (int64_t il = 0; il < n_layer_; ++il) {
-      std::memcpy(cache.k(il, slot, b * bt_), k + size_t(il) * k_floats, k_floats * sizeof(float));
-      if (v_floats) std::memcpy(cache.v(il, slot, b * bt_), v + size_t(il) * v_floats, v_floats * sizeof(float));
-    }
+    cache_.retain(cur->phys);
+    cache_.map(slot, b, cur->phys);
     hit.tokens += bt_;
     if (from_disk) {
       hit.from_disk += bt_;
@@ -186,13 +218,11 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
   return hit;
 }
 
-void PrefixCache::store(const std::vector<int32_t>& tokens, int64_t n, const KvCache& cache, int64_t slot) {
+void PrefixCache::store(const std::vector<int32_t>& tokens, int64_t n, KvCache& cache, int64_t slot) {
   check_cache(cache, slot, "store");
   if (n < 0 || n > int64_t(tokens.size()) || n > cache.n_ctx())
     fail("prefix cache: store: %lld tokens asked, %zu given, n_ctx %lld", (long long)n, tokens.size(),
          (long long)cache.n_ctx());
-  const KvCache& kv = cache;
-  const size_t k_floats = size_t(bt_ * k_width_), v_floats = size_t(bt_ * v_width_);
   Node* cur = root_.get();
   ref(cur);
   for (int64_t b = 0; b < n / bt_; ++b) {
@@ -200,20 +230,21 @@ void PrefixCache::store(const std::vector<int32_t>& tokens, int64_t n, const KvC
     const uint64_t key = block_key(ids, bt_);
     Node* next = child(cur, ids, key);
     if (!next) {
-      std::vector<float> rows(static_cast<size_t>(block_floats_));
-      float* k = rows.data();
-      float* v = k + size_t(n_layer_) * k_floats;
-      for (int64_t il = 0; il < n_layer_; ++il) {
-        std::memcpy(k + size_t(il) * k_floats, kv.k(il, slot, b * bt_), k_floats * sizeof(float));
-        if (v_floats) std::memcpy(v + size_t(il) * v_floats, kv.v(il, slot, b * bt_), v_floats * sizeof(float));
+      const int32_t phys = cache.block(slot, b);
+      if (phys < 0) {
+        // Blocks adopted so far stay (their rows are sound), but must not stay pinned.
+        unref(cur);
+        evict_to_budget();
+        publish();
+        fail("prefix cache: store: block %lld of slot %lld is not mapped", (long long)b, (long long)slot);
       }
-      next = add_child(cur, ids, key, std::move(rows));
+      cache.retain(phys);
+      next = add_child(cur, ids, key, phys);
     }
     ref(next);
     unref(cur);
     cur = next;
     touch(cur);
-    evict_to_budget();
   }
   unref(cur);
   evict_to_budget();

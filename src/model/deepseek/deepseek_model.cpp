@@ -72,8 +72,10 @@ void DeepseekModel::bind_layer(const WeightBinder& b, int64_t il, DeepseekLayer&
   }
 }
 
-std::unique_ptr<KvCache> DeepseekModel::new_cache(int64_t n_slot, int64_t n_ctx) const {
-  return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, hp_.kv_lora_rank + hp_.rope, 0);
+std::unique_ptr<KvCache> DeepseekModel::new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const {
+  const int64_t kw = hp_.kv_lora_rank + hp_.rope;
+  if (pool_blocks > 0) return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, pool_blocks);
+  return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0);
 }
 
 int64_t DeepseekModel::weight_bytes_per_token() const {
@@ -105,6 +107,7 @@ void DeepseekModel::check_batch(const Batch& batch, const KvCache& cache) const 
     if (tok < 0 || tok >= hp_.n_vocab) fail("token id %d out of range [0, %lld)", tok, (long long)hp_.n_vocab);
     if (pos < 0 || pos >= cache.n_ctx()) fail("position %d outside the context (%lld)", pos, (long long)cache.n_ctx());
     if (seq < 0 || seq >= cache.n_slot()) fail("sequence slot %d out of range", seq);
+    if (cache.block(seq, pos >> KvCache::kBlockShift) < 0) fail("position %d of slot %d has no KV block", pos, seq);
   }
 }
 

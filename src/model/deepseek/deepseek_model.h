@@ -35,7 +35,7 @@ class DeepseekModel : public Model {
  public:
   explicit DeepseekModel(std::shared_ptr<GgufFile> file);
 
-  std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx) const override;
+  std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks = 0) const override;
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
   int64_t weight_bytes_per_token() const override;
 

@@ -212,7 +212,9 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
   const int64_t per = (H + chunks - 1) / chunks;
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(per * cache.n_ctx()));
+  if (int(pages_.size()) < pool.size()) pages_.resize(size_t(pool.size()));
   pool.run([&](int ith, int nth) {
+    auto& kp = pages_[size_t(ith)];
     for (int64_t item = ith; item < n * chunks; item += nth) {
       const int64_t i = item / chunks, h0 = (item % chunks) * per, h1 = std::min(H, h0 + per);
       if (h0 >= h1) continue;
@@ -220,11 +222,13 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
       kernels::AttendArgs a;
       a.q = g_q_.data() + (i * H + h0) * cw;
       a.n_q = h1 - h0;
-      a.k = cache.k(il, batch.seq[size_t(t)], 0);
-      a.k_stride = cw;
-      a.v = a.k;  // the values are the latents themselves
-      a.v_stride = cw;
       a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
+      cache.k_pages(il, batch.seq[size_t(t)], KvCache::blocks_for(a.n_kv), 0, kp);
+      a.k_pages = kp.data();
+      a.v_pages = kp.data();  // the values are the latents themselves
+      a.page_shift = int(KvCache::kBlockShift);
+      a.k_stride = cw;
+      a.v_stride = cw;
       a.head_dim = cw;
       a.head_dim_v = kvr;
       a.scale = scale_;
@@ -252,7 +256,12 @@ void MlaAttention::attend_naive(const MlaWeights& w, const Batch& batch, const s
   const int64_t kvw = H * (nope + dv);
   grow(kv_full_, size_t(n_kv * kvw));
   grow(k_heads_, size_t(n_kv * H * qk));
-  const float* lat = cache.k(il, slot, 0);
+  // The latents are gathered from their blocks: one matmul over all positions decompresses
+  // them at full efficiency.
+  grow(lat_, size_t(n_kv * cw));
+  for (int64_t j0 = 0; j0 < n_kv; j0 += KvCache::kBlockTokens)
+    std::copy_n(cache.k(il, slot, j0), std::min(KvCache::kBlockTokens, n_kv - j0) * cw, lat_.data() + j0 * cw);
+  const float* lat = lat_.data();
   kernels::matmul(w.wkv_b, lat, cw, n_kv, kv_full_.data(), kvw, pool);
   pool.parallel_for(n_kv, 16, [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j)
