@@ -14,6 +14,7 @@
 //     that nobody writes again.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -35,8 +36,11 @@ class KvCache {
   KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width, int64_t pool_blocks)
       : n_layer_(n_layer), n_slot_(n_slot), n_ctx_(n_ctx), k_width_(k_width), v_width_(v_width),
         blocks_per_slot_(blocks_for(n_ctx)), n_blocks_(pool_blocks),
-        k_(size_t(pool_blocks * n_layer * kBlockTokens * k_width)),
-        v_(size_t(pool_blocks * n_layer * kBlockTokens * v_width)),
+        // Not value-initialized: the OS backs a block's pages only when it is first written,
+        // so a large pool (the server's, sized for every slot's full context plus the prefix
+        // cache) costs memory only as it fills.
+        k_(new float[size_t(pool_blocks * n_layer * kBlockTokens * k_width)]),
+        v_(new float[size_t(pool_blocks * n_layer * kBlockTokens * v_width)]),
         table_(size_t(n_slot * blocks_per_slot_), -1), refs_(size_t(pool_blocks), 0) {
     free_.reserve(size_t(pool_blocks));
     for (int64_t b = pool_blocks - 1; b >= 0; --b) free_.push_back(int32_t(b));
@@ -50,8 +54,8 @@ class KvCache {
   const float* k(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->k(il, slot, pos); }
   const float* v(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->v(il, slot, pos); }
   // First row of physical block `phys`, layer il: kBlockTokens rows of k_width (v_width) floats.
-  float* k_block(int64_t phys, int64_t il) { return k_.data() + ((phys * n_layer_ + il) << kBlockShift) * k_width_; }
-  float* v_block(int64_t phys, int64_t il) { return v_.data() + ((phys * n_layer_ + il) << kBlockShift) * v_width_; }
+  float* k_block(int64_t phys, int64_t il) { return k_.get() + ((phys * n_layer_ + il) << kBlockShift) * k_width_; }
+  float* v_block(int64_t phys, int64_t il) { return v_.get() + ((phys * n_layer_ + il) << kBlockShift) * v_width_; }
   // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
   // `offset` floats (a head's columns): what the attention kernels walk.
   void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const float*>& out) {
@@ -109,7 +113,7 @@ class KvCache {
 
  private:
   int64_t n_layer_, n_slot_, n_ctx_, k_width_, v_width_, blocks_per_slot_, n_blocks_;
-  std::vector<float> k_, v_;
+  std::unique_ptr<float[]> k_, v_;
   std::vector<int32_t> table_;  // [slot][block index] -> physical block, -1 unmapped
   std::vector<int32_t> refs_;   // per physical block
   std::vector<int32_t> free_;
