@@ -14,6 +14,7 @@ PKGS=(
   libbenchmark-dev                  # micro-benchmarks in bench/
   python3 python3-numpy python3-jinja2  # test oracles only: logit comparison, chat templates
   tmux                              # drives `frugal chat` under a pseudo-terminal in tests
+  chromium                          # the web chat page's browser test (driven by playwright-core)
 )
 missing=()
 # Node.js: use the machine's own if present (Debian's nodejs conflicts with a newer npm).

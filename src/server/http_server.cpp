@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "server/api.h"
+#include "server/web_page.h"
 
 namespace frugal::server {
 
@@ -157,6 +158,7 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   };
   svr.Get("/v1/models", list_models);
   svr.Get("/models", list_models);
+  svr.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(web_page(), "text/html; charset=utf-8"); });
   svr.Get("/health", [S](const httplib::Request&, httplib::Response& res) {
     if (S->stopping) {
       res.status = 503;

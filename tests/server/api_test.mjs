@@ -353,18 +353,40 @@ if (phase === 'main') {
     assert(await metric('frugal_prefix_cache_disk_hit_tokens', M) > 0, 'disk hits counted');
   });
 } else if (phase === 'limits') {
+  // The server runs one sequence at a time with a queue of one, keys from a file, 1 MB bodies.
+  const body = { model: M, messages: hi, max_tokens: 1000, stream: true, ignore_eos: true };
+  const ctl = new AbortController();
+  const hold = (k) => fetch(base + '/v1/chat/completions', {
+    method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${k}` },
+    body: JSON.stringify(body),
+  });
+  const held = await Promise.all([hold(key), hold(key)]);  // one running, one queued
   await check('per-key concurrency limit: 429 with Retry-After', async () => {
-    const body = { model: M, messages: hi, max_tokens: 1000, stream: true, ignore_eos: true };
-    const ctl = new AbortController();
-    const held = [];
-    for (let i = 0; i < 2; i++)
-      held.push(fetch(base + '/v1/chat/completions', { method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` }, body: JSON.stringify(body) }));
-    const rs = await Promise.all(held);
+    for (const r of held) eq(r.status, 200, 'held requests');
     const third = await raw('/v1/chat/completions', body);
-    ctl.abort();
-    for (const r of rs) eq(r.status, 200, 'held requests');
     eq(third.status, 429, 'third request');
     assert(third.headers.get('retry-after'), 'Retry-After');
+    assert(third.text.includes('concurrent'), third.text);
+  });
+  await check('queue full: 429 for another key too', async () => {
+    const r = await raw('/v1/chat/completions', { ...body, stream: false, max_tokens: 2 }, { Authorization: `Bearer second-${key}` });
+    eq(r.status, 429, 'status');
+    assert(r.text.includes('waiting'), r.text);
+    assert(await metric('frugal_queue_depth', M) === 1, 'queue depth 1');
+  });
+  ctl.abort();
+  await check('the second key from --api-key-file works once there is room', async () => {
+    let r;
+    for (let i = 0; i < 50; i++) {
+      r = await raw('/v1/chat/completions', { model: M, messages: hi, max_tokens: 2 }, { Authorization: `Bearer second-${key}` });
+      if (r.status !== 429) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    eq(r.status, 200, 'status');
+  });
+  await check('a body over --max-body-mb gets 413', async () => {
+    const r = await raw('/v1/chat/completions', { model: M, messages: [{ role: 'user', content: 'x'.repeat(2 << 20) }] });
+    eq(r.status, 413, 'status');
   });
 }
 console.log(`${passed} passed, ${failures} failed`);

@@ -13,7 +13,7 @@ KEY=test-key-$$
 start() {
   "$FRUGAL" serve -m "$M" -m "$V" -m "$M" --alias default-model --alias tiny-qwen-vocab --alias tiny-r1 \
     --chat-template "" --chat-template "" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" \
-    --port 0 --api-key "$KEY" -c 1024 --max-seqs 4 -t 2 --cache-dir "$W/cache" "$@" >"$W/serve.out" 2>>"$W/serve.err" &
+    --port 0 ${KEYARGS:---api-key "$KEY"} -c 1024 --max-seqs 4 -t 2 --cache-dir "$W/cache" "$@" >"$W/serve.out" 2>>"$W/serve.err" &
   PID=$!
   URL=""
   for _ in $(seq 1 300); do
@@ -67,7 +67,9 @@ cat "$W/node.out"
 check "openai client checks (after restart)" test $rc -eq 0
 stop
 
-start --max-per-key 2
+# Keys from a file (two), one sequence at a time with a queue of one.
+printf '# keys\n%s\nsecond-%s\n' "$KEY" "$KEY" >"$W/keys.txt"
+KEYARGS="--api-key-file $W/keys.txt" start --max-per-key 2 --max-seqs 1 --max-queue 1 --max-body-mb 1
 node "$SRC/tests/server/api_test.mjs" limits "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
 rc=$?
 cat "$W/node.out"
