@@ -360,7 +360,9 @@ if (phase === 'main') {
     method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${k}` },
     body: JSON.stringify(body),
   });
-  const held = await Promise.all([hold(key), hold(key)]);  // one running, one queued
+  const held = [await hold(key)];  // running
+  for (let i = 0; i < 100 && (await metric('frugal_requests_running', M)) !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+  held.push(await hold(key));  // queued
   await check('per-key concurrency limit: 429 with Retry-After', async () => {
     for (const r of held) eq(r.status, 200, 'held requests');
     const third = await raw('/v1/chat/completions', body);
