@@ -17,7 +17,9 @@ struct ReplyLog {  // what the request log line reports once the reply is comple
 
 struct Reply {
   int status = 200;
-  std::string body;  // non-streaming replies
+  // A non-streaming reply is computed once the headers are out, so that `alive` (false once
+  // the client has gone) can cancel the generation: returns the JSON body.
+  std::function<std::string(const std::function<bool()>& alive)> body;
   std::function<void(const std::function<bool(const std::string&)>& write)> stream;
   std::shared_ptr<ReplyLog> log = std::make_shared<ReplyLog>();
 };

@@ -331,27 +331,28 @@ Reply handle_chat(ServedModel& m, const json& body) {
   const bool want_logprobs = req.top_logprobs >= 0;
 
   if (!req.common.stream) {
-    bool ok = drive(
-        streams,
-        [&](size_t i, GenChunk& c) {
-          account(c, i);
-          (*states)[i]->take(*tok, c, *streams[i]);
-          (*states)[i]->deltas.clear();
-        },
-        [] { return true; }, [] { return true; });
-    (void)ok;
-    totals();
-    json choices = json::array();
-    for (size_t i = 0; i < states->size(); ++i) {
-      auto& s = *(*states)[i];
-      choices.push_back({{"index", i},
-                         {"message", s.parser.result().to_json()},
-                         {"logprobs", want_logprobs ? json{{"content", s.logprobs}} : json(nullptr)},
-                         {"finish_reason", s.finish_reason()}});
-    }
-    json out = {{"id", id},          {"object", "chat.completion"}, {"created", created}, {"model", model},
-                {"choices", choices}, {"usage", usage->to_json()},   {"system_fingerprint", "fp_frugal"}};
-    reply.body = dump(out);
+    auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
+    reply.body = [=](const std::function<bool()>& alive) {
+      drive(
+          *shared,
+          [&](size_t i, GenChunk& c) {
+            account(c, i);
+            (*states)[i]->take(*tok, c, *(*shared)[i]);
+            (*states)[i]->deltas.clear();
+          },
+          alive, [] { return true; });
+      totals();
+      json choices = json::array();
+      for (size_t i = 0; i < states->size(); ++i) {
+        auto& s = *(*states)[i];
+        choices.push_back({{"index", i},
+                           {"message", s.parser.result().to_json()},
+                           {"logprobs", want_logprobs ? json{{"content", s.logprobs}} : json(nullptr)},
+                           {"finish_reason", s.finish_reason()}});
+      }
+      return dump({{"id", id},          {"object", "chat.completion"}, {"created", created}, {"model", model},
+                   {"choices", choices}, {"usage", usage->to_json()},   {"system_fingerprint", "fp_frugal"}});
+    };
     return reply;
   }
 

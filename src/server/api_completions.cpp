@@ -172,24 +172,27 @@ Reply handle_completion(ServedModel& m, const json& body) {
   const bool want_lp = top_logprobs >= 0;
 
   if (!common.stream) {
-    drive(
-        streams,
-        [&](size_t i, GenChunk& c) {
-          if (c.started && i == 0) usage->cached = c.cached_tokens;
-          (*choices)[i]->take(*tok, c, *streams[i]);
-        },
-        [] { return true; }, [] { return true; });
-    totals();
-    json arr = json::array();
-    for (size_t i = 0; i < choices->size(); ++i) {
-      auto& c = *(*choices)[i];
-      arr.push_back({{"text", c.fresh},
-                     {"index", i},
-                     {"logprobs", want_lp ? c.logprobs_json() : json(nullptr)},
-                     {"finish_reason", finish_reason_name(c.finish)}});
-    }
-    reply.body = dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                       {"choices", arr}, {"usage", usage->to_json()}, {"system_fingerprint", "fp_frugal"}});
+    auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
+    reply.body = [=](const std::function<bool()>& alive) {
+      drive(
+          *shared,
+          [&](size_t i, GenChunk& c) {
+            if (c.started && i == 0) usage->cached = c.cached_tokens;
+            (*choices)[i]->take(*tok, c, *(*shared)[i]);
+          },
+          alive, [] { return true; });
+      totals();
+      json arr = json::array();
+      for (size_t i = 0; i < choices->size(); ++i) {
+        auto& c = *(*choices)[i];
+        arr.push_back({{"text", c.fresh},
+                       {"index", i},
+                       {"logprobs", want_lp ? c.logprobs_json() : json(nullptr)},
+                       {"finish_reason", finish_reason_name(c.finish)}});
+      }
+      return dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+                   {"choices", arr}, {"usage", usage->to_json()}, {"system_fingerprint", "fp_frugal"}});
+    };
     return reply;
   }
   const bool include_usage = common.include_usage;

@@ -20,7 +20,7 @@ const char* finish_reason_name(Finish f) {
     case Finish::cancelled: return "stop";
     case Finish::none: break;
   }
-  return nullptr;
+  return "stop";  // a reply cut short by its client: nobody reads it
 }
 
 // ---- GenStream ------------------------------------------------------------------------------
@@ -416,8 +416,21 @@ void Engine::loop() {
         continue;
       }
     }
-    admit();
-    step();
+    try {
+      admit();
+      step();
+    } catch (const std::exception& e) {
+      // A bug (forward() validates its batch and throws rather than read out of bounds) ends
+      // the requests of this step, not the server.
+      std::fprintf(stderr, "engine: internal error, %d running requests ended: %s\n",
+                   int(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return bool(s); })), e.what());
+      for (auto& s : slots_)
+        if (s) {
+          cache_->clear_slot(s->slot);
+          s->stream->end(Finish::resource);
+          s.reset();
+        }
+    }
     publish_slots();
   }
   for (auto& s : slots_) s.reset();

@@ -115,14 +115,30 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
         t_log = r.log;
         res.status = r.status;
         if (!r.stream) {
-          res.set_content(r.body, "application/json");
+          // Chunked, so that the body is computed after the headers, while the sink can tell
+          // whether the client is still there.
+          auto fn = std::make_shared<decltype(r.body)>(std::move(r.body));
+          res.set_chunked_content_provider("application/json", [fn, guard](size_t, httplib::DataSink& sink) {
+            try {
+              const std::string body = (*fn)([&] { return sink.is_writable(); });
+              if (sink.is_writable()) sink.write(body.data(), body.size());
+            } catch (const std::exception& e) {  // a bug must cost one reply, not the server
+              std::fprintf(stderr, "internal error in a reply: %s\n", e.what());
+            }
+            sink.done();
+            return true;
+          });
           return;
         }
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
         auto fn = std::make_shared<decltype(r.stream)>(std::move(r.stream));
         res.set_chunked_content_provider("text/event-stream", [fn, guard](size_t, httplib::DataSink& sink) {
-          (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
+          try {
+            (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "internal error in a stream: %s\n", e.what());
+          }
           sink.done();
           return true;
         });

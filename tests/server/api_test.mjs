@@ -339,6 +339,24 @@ if (phase === 'main') {
     assert(generated < 500, `generation went on after the disconnect: ${generated} of 1000 tokens`);
   });
 
+  await check('a non-streaming client that disconnects also cancels its generation', async () => {
+    const before = await metric('frugal_generation_tokens_total');
+    const ctl = new AbortController();
+    const p = client.chat.completions.create({ model: V, messages: hi, max_tokens: 1000, ignore_eos: true, logprobs: true,
+      top_logprobs: 20 }, { signal: ctl.signal }).catch(() => null);
+    for (let i = 0; i < 100 && (await metric('frugal_requests_running', V)) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    ctl.abort();
+    await p;
+    let running = 1;
+    for (let i = 0; i < 100 && running; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      running = await metric('frugal_requests_running', V);
+    }
+    eq(running, 0, 'running sequences after the disconnect');
+    const generated = (await metric('frugal_generation_tokens_total')) - before;
+    assert(generated < 500, `generation went on after the disconnect: ${generated} of 1000 tokens`);
+  });
+
   await check('/metrics: Prometheus text with counters and histograms', async () => {
     const t = (await raw('/metrics')).text;
     for (const name of ['frugal_requests_total', 'frugal_generation_tokens_total', 'frugal_queue_depth', 'frugal_batch_size',
