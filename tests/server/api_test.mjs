@@ -312,6 +312,36 @@ if (phase === 'main') {
     eq((await raw('/v1/nothing', {})).status, 404, 'unknown endpoint');
   });
 
+  await check('random requests: only 200 / 400 / 422 / 503, never a 500 or a dropped connection', async () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = (a) => a[Math.floor(rnd() * a.length)];
+    const values = [null, true, false, 0, -1, 1, 0.5, 2.5, 1e308, -1e308, 2 ** 63, 'x', '', 'auto', 'none', 'required', [], [1, 2],
+      ['a', 'b'], {}, { type: 'json_object' }, { type: 'json_schema', json_schema: { schema: { type: 'object', pattern: 'x' } } },
+      { type: 'function', function: { name: 'f' } }, [{ role: 'user', content: 'hi' }], [{ role: 'tool', content: 'x' }],
+      [{ role: 'assistant', content: null }], [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+      [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], { type: 'enabled' }, { include_usage: 1 }];
+    const fields = ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p',
+      'presence_penalty', 'frequency_penalty', 'repetition_penalty', 'seed', 'stop', 'n', 'logprobs', 'top_logprobs',
+      'response_format', 'tools', 'tool_choice', 'thinking', 'reasoning_effort', 'stream', 'stream_options', 'prompt', 'suffix',
+      'chat_template_kwargs'];
+    const seen = {};
+    for (let i = 0; i < 150; i++) {
+      const body = { model: M, messages: hi, max_tokens: 3 };
+      for (let k = 0; k < 3; k++) body[pick(fields)] = pick(values);
+      if (typeof body.max_tokens === 'number' && body.max_tokens > 8) body.max_tokens = 8;
+      if (typeof body.n === 'number' && body.n > 2) body.n = 2;
+      const path = rnd() < 0.5 ? '/v1/chat/completions' : '/v1/completions';
+      if (path === '/v1/completions' && body.prompt === undefined) body.prompt = 'Hello';
+      const r = await raw(path, body);
+      seen[r.status] = (seen[r.status] || 0) + 1;
+      assert([200, 400, 422, 503].includes(r.status), `${r.status} for ${path} ${JSON.stringify(body)}: ${r.text.slice(0, 300)}`);
+      if (r.status !== 200) assert(JSON.parse(r.text).error.message, 'error body');
+    }
+    assert(seen[200] && (seen[400] || seen[422]), JSON.stringify(seen));
+    eq((await raw('/health')).status, 200, 'still up');
+  });
+
   await check('too many choices for the server: 503 insufficient_system_resource', async () => {
     const e = await expectStatus(client.chat.completions.create({ model: M, messages: hi, n: 16, max_tokens: 2 }), 503);
     assert(e.message.includes('sequences'), e.message);
