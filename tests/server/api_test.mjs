@@ -221,6 +221,15 @@ if (phase === 'main') {
     eq(a.choices.map((c) => c.index), [0, 1], 'indices');
     const b = await client.chat.completions.create({ ...args, n: 2 });
     eq(b.choices.map((c) => c.message.content), a.choices.map((c) => c.message.content), 'same seed, same text');
+    const s = await client.chat.completions.create({ ...args, n: 2, stream: true });
+    const texts = ['', ''], finishes = [null, null];
+    for await (const ch of s)
+      for (const c of ch.choices) {
+        texts[c.index] += c.delta.content || '';
+        if (c.finish_reason) finishes[c.index] = c.finish_reason;
+      }
+    eq(texts.map((t) => t.trim()), a.choices.map((c) => c.message.content), 'streamed n=2 equals non-streamed');
+    assert(finishes.every((f) => f), 'both choices finish');
     const c = await client.chat.completions.create({ ...args, seed: 99 });
     const d = await client.chat.completions.create({ ...args, seed: 98 });
     assert(c.choices[0].message.content !== d.choices[0].message.content, 'different seeds differ');
@@ -252,6 +261,12 @@ if (phase === 'main') {
     let streamed = '';
     for await (const ch of s) for (const c of ch.choices) streamed += c.text;
     eq(streamed, cut, 'streamed completion');
+    const chatArgs = { model: M, messages: hi, max_tokens: 40, temperature: 0, ignore_eos: true };
+    const full = (await client.chat.completions.create(chatArgs)).choices[0].message.content;
+    const cstop = [...full].slice(10, 12).join('');
+    const r2 = await client.chat.completions.create({ ...chatArgs, stop: [cstop, 'never-there'] });
+    eq(r2.choices[0].message.content, full.slice(0, full.indexOf(cstop)).trim(), 'chat content stops before the stop string');
+    eq(r2.choices[0].finish_reason, 'stop', 'chat finish');
   });
 
   await check('FIM: suffix builds the model\'s fill-in-the-middle prompt', async () => {
