@@ -185,6 +185,20 @@ bool Engine::map_blocks(Seq& s, int64_t end) {
   return true;
 }
 
+bool Engine::waits_for_shared_prefill(const Seq& q) const {
+  const auto& p = q.req.prompt;
+  for (const auto& s : slots_) {
+    if (!s || !s->prefilling()) continue;
+    const auto& o = s->req.prompt;
+    const size_t n = std::min(p.size(), o.size());
+    size_t common = 0;
+    while (common < n && p[common] == o[common]) ++common;
+    // Worth waiting for: a whole block that the other sequence has not computed yet.
+    if (int64_t(common) / KvCache::kBlockTokens * KvCache::kBlockTokens > s->n_prompt_done) return true;
+  }
+  return false;
+}
+
 void Engine::admit() {
   for (auto& slot : slots_) {
     if (slot) continue;
@@ -195,9 +209,13 @@ void Engine::admit() {
         queue_.front()->stream->end(Finish::cancelled);
         queue_.pop_front();
       }
-      if (queue_.empty()) break;
-      s = std::move(queue_.front());
-      queue_.pop_front();
+      // Oldest first, except that a request waits while a running sequence is still
+      // computing a prompt prefix it shares: one prefill, then a cache hit for the others
+      // (n > 1 choices, or many users sending the same system prompt at once).
+      auto it = std::find_if(queue_.begin(), queue_.end(), [&](const auto& q) { return !waits_for_shared_prefill(*q); });
+      if (it == queue_.end()) break;
+      s = std::move(*it);
+      queue_.erase(it);
       stats_.queued = int64_t(queue_.size());
     }
     s->slot = &slot - slots_.data();

@@ -128,6 +128,7 @@ class Engine {
   struct Seq;
   void loop();
   void admit();
+  bool waits_for_shared_prefill(const Seq& q) const;
   void step();
   void finish(Seq& s, Finish f);
   int32_t sample(Seq& s, const float* logits);

@@ -297,6 +297,16 @@ if (phase === 'main') {
     eq(b.usage.prompt_tokens_details.cached_tokens, b.usage.prompt_cache_hit_tokens, 'cached_tokens');
   });
 
+  await check('concurrent requests with the same long prompt: one prefill, the others hit the cache', async () => {
+    const msgs = [{ role: 'user', content: fx.long_text.split('').reverse().join('') }];
+    const rs = await Promise.all([0, 1, 2].map(() => client.chat.completions.create({ model: M, messages: msgs, max_tokens: 2 })));
+    const hits = rs.map((r) => r.usage.prompt_cache_hit_tokens).sort((a, b) => a - b);
+    eq(hits[0], 0, 'the first computes the prompt');
+    assert(hits[1] > 0.8 * rs[0].usage.prompt_tokens && hits[2] > 0.8 * rs[0].usage.prompt_tokens, `hits ${hits}`);
+    const n2 = await client.chat.completions.create({ model: M, messages: [{ role: 'user', content: fx.long_text + ' n2' }], max_tokens: 2, n: 2 });
+    eq(n2.choices.length, 2, 'n=2 after a shared prefill');
+  });
+
   await check('API key: wrong or missing key gets 401', async () => {
     const bad = new OpenAI({ baseURL: base + '/v1', apiKey: 'wrong-key', maxRetries: 0 });
     await expectStatus(bad.chat.completions.create({ model: M, messages: hi, max_tokens: 2 }), 401);
