@@ -85,15 +85,29 @@ struct Engine::Seq {
 namespace {
 
 uint64_t cache_fingerprint(const Model& m) {
-  // Blocks on disk belong to one model file and one KV layout.
+  // Blocks on disk are only valid for the weights that computed them: two fine-tunes of one
+  // architecture have the same names, shapes and sizes. So the fingerprint also hashes the
+  // first and last bytes of every tensor (a few KB each: cheap, and the weights differ
+  // everywhere between two checkpoints).
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  for (char c : m.config().name) mix(uint8_t(c));
+  auto mix_bytes = [&](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) mix(p[i]);
+  };
+  mix_bytes(reinterpret_cast<const uint8_t*>(m.config().name.data()), m.config().name.size());
   mix(uint64_t(m.config().n_layer));
   mix(uint64_t(m.config().n_embd));
   mix(uint64_t(m.config().n_vocab));
-  mix(uint64_t(m.weight_bytes_per_token()));
   mix(uint64_t(m.file().mapped_bytes()));
+  for (const auto& t : m.file().tensors()) {
+    mix_bytes(reinterpret_cast<const uint8_t*>(t.name.data()), t.name.size());
+    mix(uint64_t(t.type));
+    for (int64_t d : t.ne) mix(uint64_t(d));
+    if (!t.data) continue;
+    const size_t k = std::min<size_t>(t.nbytes, 2048);
+    mix_bytes(t.data, k);
+    mix_bytes(t.data + t.nbytes - k, k);
+  }
   return h;
 }
 

@@ -67,6 +67,24 @@ cat "$W/node.out"
 check "openai client checks (after restart)" test $rc -eq 0
 stop
 
+# Other weights under the same name and shapes never reuse that disk cache: the fingerprint
+# hashes the weights, not just the name and size.
+O=$W/other/default-model.gguf
+mkdir -p "$W/other"
+"$FRUGAL" make-test-model --preset tiny-qwen3 --type Q8_0 --seed 7 -o "$O" 2>/dev/null
+"$FRUGAL" serve -m "$O" --port 0 -c 1024 --cache-dir "$W/cache" >"$W/serve.out" 2>>"$W/serve.err" &
+PID=$!
+for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+check "other weights, same name: no cache hit from the first model's files" $PY - "$URL" "$W/fx.json" <<'EOF2'
+import json, sys, urllib.request
+url, fx = sys.argv[1], json.load(open(sys.argv[2]))
+body = {'model': 'default-model', 'messages': [{'role': 'user', 'content': fx['long_text']}], 'max_tokens': 2}
+r = urllib.request.urlopen(urllib.request.Request(url + '/v1/chat/completions', json.dumps(body).encode(), {'Content-Type': 'application/json'}))
+u = json.loads(r.read())['usage']
+assert u['prompt_cache_hit_tokens'] == 0, u
+EOF2
+stop
+
 # Keys from a file (two), one sequence at a time with a queue of one.
 printf '# keys\n%s\nsecond-%s\n' "$KEY" "$KEY" >"$W/keys.txt"
 KEYARGS="--api-key-file $W/keys.txt" start --max-per-key 2 --max-seqs 1 --max-queue 1 --max-body-mb 1
