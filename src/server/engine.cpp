@@ -443,7 +443,14 @@ void Engine::loop() {
           break;
         }
       } else if (!any && queue_.empty()) {
-        // Idle: wake for a request, shutdown, or now and then to notice cancellations.
+        // Idle: first put finished prompts on disk, a few blocks at a time so that a new
+        // request waits for little; then wake for a request, shutdown, or now and then to
+        // notice cancellations.
+        if (prefix_.has_unwritten()) {
+          l.unlock();
+          prefix_.write_behind(4);
+          continue;
+        }
         cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return draining_ || !queue_.empty(); });
         continue;
       }

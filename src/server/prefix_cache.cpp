@@ -17,6 +17,7 @@ struct PrefixCache::Node {
   std::unordered_multimap<uint64_t, std::unique_ptr<Node>> children;
   int32_t phys = -1;        // the pool block; the tree holds one reference to it
   int64_t refs = 0;         // children + pins: at 0 a node is an evictable leaf
+  uint64_t born = 0;        // insertion order (key in unwritten_)
   uint64_t tick = 0;        // last use
 };
 
@@ -78,6 +79,8 @@ PrefixCache::Node* PrefixCache::add_child(Node* parent, const int32_t* ids, uint
   n->chain = chain_of(parent->chain, key);
   n->phys = phys;
   n->tick = ++tick_;
+  n->born = ++births_;
+  if (disk_) unwritten_.emplace(n->born, n);
   parent->children.emplace(key, std::move(owned));
   ref(parent);
   evictable_.emplace(n->tick, n);
@@ -109,6 +112,7 @@ std::string PrefixCache::write_to_disk(const Node* n) {
   std::vector<float> rows;
   rows_of(n->phys, rows);
   std::string err = disk_->write(n->chain, prefix.data(), int64_t(prefix.size()), rows.data(), n->tick);
+  unwritten_.erase(n->born);  // written, or lost for good: not retried
   (err.empty() ? counters_.written_blocks : counters_.disk_write_errors) += 1;
   return err;
 }
@@ -123,6 +127,7 @@ void PrefixCache::rows_of(int32_t phys, std::vector<float>& rows) const {
 
 void PrefixCache::evict(Node* n) {
   evictable_.erase(n->tick);
+  unwritten_.erase(n->born);
   if (disk_) {
     if (disk_->contains(n->chain))
       disk_->touch(n->chain, n->tick);
@@ -191,6 +196,7 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
         std::memcpy(cache_.k_block(phys, 0), rows.data(), kf * sizeof(float));
         if (vf) std::memcpy(cache_.v_block(phys, 0), rows.data() + kf, vf * sizeof(float));
         next = add_child(cur, ids, key, phys);
+        unwritten_.erase(next->born);  // its file is where it came from
         from_disk = true;
       } else if (phys >= 0) {
         cache_.release(phys);
@@ -251,6 +257,18 @@ void PrefixCache::store(const std::vector<int32_t>& tokens, int64_t n, KvCache& 
   publish();
 }
 
+int64_t PrefixCache::write_behind(int64_t n) {
+  int64_t written = 0;
+  while (written < n && !unwritten_.empty()) {
+    Node* node = unwritten_.begin()->second;
+    if (disk_->contains(node->chain)) unwritten_.erase(unwritten_.begin());  // e.g. read back from disk
+    else write_to_disk(node);
+    ++written;
+  }
+  if (written) publish();
+  return written;
+}
+
 void PrefixCache::flush() {
   if (!disk_) return;
   std::vector<Node*> nodes, todo{root_.get()};
@@ -267,6 +285,7 @@ void PrefixCache::flush() {
   for (Node* n : nodes) {
     if (disk_->contains(n->chain)) {
       disk_->touch(n->chain, n->tick);  // its mtime orders it after a restart
+      unwritten_.erase(n->born);
       continue;
     }
     std::string err = write_to_disk(n);

@@ -70,6 +70,11 @@ class PrefixCache {
   // Frees up to n pool blocks by evicting least recently used leaves that no sequence maps
   // (written to disk first with a disk tier). Returns how many were freed.
   int64_t reclaim(int64_t n);
+  // Writes up to n blocks that are only in memory, oldest first (a parent before its children),
+  // and returns how many: the engine calls it when it has nothing else to do, so that finished
+  // prompts reach the disk soon and a crash loses little. No-op without a disk tier.
+  int64_t write_behind(int64_t n);
+  bool has_unwritten() const { return !unwritten_.empty(); }
   // Writes every in-memory block not yet on disk (graceful shutdown). No-op without a disk
   // tier. Error naming the first file that could not be written, after trying all.
   void flush();
@@ -100,6 +105,8 @@ class PrefixCache {
   std::unique_ptr<Node> root_;           // holds no block; its chain hash seeds every other
   std::unique_ptr<DiskCache> disk_;      // null without a disk tier
   std::map<uint64_t, Node*> evictable_;  // unreferenced leaves by last use (ticks are unique)
+  std::map<uint64_t, Node*> unwritten_;  // with a disk tier: blocks only in memory, by birth
+  uint64_t births_ = 0;
   uint64_t tick_ = 0;
   PrefixCacheStats counters_;  // scheduler thread only
 

@@ -67,6 +67,33 @@ cat "$W/node.out"
 check "openai client checks (after restart)" test $rc -eq 0
 stop
 
+# Finished prompts reach the disk while the server is idle: after a kill -9 (no flush), a new
+# server still has them.
+crash_req() {
+  $PY - "$1" "$W/fx.json" <<'EOF2'
+import json, sys, urllib.request
+url, fx = sys.argv[1], json.load(open(sys.argv[2]))
+body = {'model': 'default-model', 'messages': [{'role': 'user', 'content': 'crash ' + fx['long_text']}], 'max_tokens': 2}
+r = urllib.request.urlopen(urllib.request.Request(url + '/v1/chat/completions', json.dumps(body).encode(), {'Content-Type': 'application/json'}))
+print(json.loads(r.read())['usage']['prompt_cache_hit_tokens'])
+EOF2
+}
+"$FRUGAL" serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2" >"$W/serve.out" 2>>"$W/serve.err" &
+PID=$!
+for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+crash_req "$URL" >/dev/null
+for _ in $(seq 1 50); do
+  n=$(curl -s "$URL/metrics" | grep '^frugal_prefix_cache_disk_blocks' | awk '{print $2}')
+  [ "${n:-0}" -gt 10 ] && break; sleep 0.1
+done
+kill -9 $PID; wait $PID 2>/dev/null
+"$FRUGAL" serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2" >"$W/serve.out" 2>>"$W/serve.err" &
+PID=$!
+for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+hits=$(crash_req "$URL")
+check "kill -9 after an idle moment: the restarted server hits the disk cache ($hits tokens)" test "${hits:-0}" -gt 100
+stop
+
 # Other weights under the same name and shapes never reuse that disk cache: the fingerprint
 # hashes the weights, not just the name and size.
 O=$W/other/default-model.gguf

@@ -493,6 +493,46 @@ TEST(PrefixCache, EvictedBlocksComeBackFromDisk) {
   EXPECT_EQ(hit.tokens, 3 * kBt);
 }
 
+// The engine writes finished blocks while idle: oldest first (parents before children), a few
+// at a time, each once; a new instance (a restart after a crash: no flush) finds them.
+TEST(PrefixCache, WriteBehindWritesParentsFirstAndOnce) {
+  TempDir d;
+  auto a = seq(300, 3 * kBt), b = a;
+  b[2 * kBt + 1] = 7;
+  {
+    KvCache c = pool();
+    PrefixCache pc(disk_opts(d), c);
+    EXPECT_FALSE(pc.has_unwritten());
+    store(pc, c, a);
+    store(pc, c, b);
+    EXPECT_TRUE(pc.has_unwritten());
+    EXPECT_EQ(pc.write_behind(2), 2);
+    EXPECT_TRUE(fs::exists(pc.disk_path(a, 1)));
+    EXPECT_TRUE(fs::exists(pc.disk_path(a, 2)));
+    EXPECT_FALSE(fs::exists(pc.disk_path(a, 3)));
+    EXPECT_EQ(pc.write_behind(10), 2);
+    EXPECT_FALSE(pc.has_unwritten());
+    EXPECT_EQ(pc.write_behind(10), 0);
+    EXPECT_EQ(pc.stats().written_blocks, 4);
+    pc.flush();  // nothing left to write
+    EXPECT_EQ(pc.stats().written_blocks, 4);
+  }
+  KvCache c = pool();
+  PrefixCache pc(disk_opts(d), c);
+  auto hit = restore(pc, c, b, 3 * kBt);
+  EXPECT_EQ(hit.tokens, 3 * kBt);
+  EXPECT_EQ(hit.from_disk, 3 * kBt);
+  EXPECT_FALSE(pc.has_unwritten());  // blocks read from disk are already there
+}
+
+TEST(PrefixCache, WriteBehindWithoutDiskTierIsANoOp) {
+  KvCache c = pool();
+  PrefixCache pc(PrefixCacheOptions{}, c);
+  store(pc, c, seq(5, 2 * kBt));
+  EXPECT_FALSE(pc.has_unwritten());
+  EXPECT_EQ(pc.write_behind(4), 0);
+}
+
 TEST(PrefixCache, FlushThenRestartRestoresFromDisk) {
   TempDir d;
   auto a = seq(100, 3 * kBt), b = a;
