@@ -427,6 +427,32 @@ if (phase === 'main') {
   });
 } else if (phase === 'limits') {
   // The server runs one sequence at a time with a queue of one, keys from a file, 1 MB bodies.
+  await check('a stream waiting in the queue gets `: keep-alive` comments', async () => {
+    const ctl = new AbortController();
+    const post = (b) => fetch(base + '/v1/chat/completions', {
+      method: 'POST', signal: ctl.signal, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+      body: JSON.stringify(b),
+    });
+    // The 151k-vocabulary model with 20 alternatives per token keeps the only slot busy.
+    await post({ model: V, messages: hi, max_tokens: 1000, stream: true, ignore_eos: true, logprobs: true, top_logprobs: 20 });
+    for (let i = 0; i < 100 && (await metric('frugal_requests_running', V)) !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    const waiting = await post({ model: V, messages: hi, max_tokens: 4, stream: true });
+    const reader = waiting.body.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    const t0 = Date.now();
+    while (!text.includes(': keep-alive') && Date.now() - t0 < 6000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    ctl.abort();
+    assert(text.includes('\n\n: keep-alive\n\n'), `no keep-alive comment in ${JSON.stringify(text.slice(0, 300))}`);
+    for (let i = 0; i < 100 && ((await metric('frugal_requests_running', V)) || (await metric('frugal_queue_depth', V))); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));  // the handlers release their per-key slots
+  });
+
   const body = { model: M, messages: hi, max_tokens: 1000, stream: true, ignore_eos: true };
   const ctl = new AbortController();
   const hold = (k) => fetch(base + '/v1/chat/completions', {
