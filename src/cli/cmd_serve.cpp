@@ -157,6 +157,9 @@ int cmd_serve(int argc, char** argv) {
     models.push_back(std::move(m));
   }
 
+  // A connection holds a thread for its whole request: enough for every request the engines
+  // run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
+  so.http_threads = int(std::max<int64_t>(so.http_threads, int64_t(paths.size()) * (eo.max_seqs + eo.max_queue) + 16));
   server::HttpServer http(std::move(models), so, metrics);
   const int port = http.bind();
   std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
