@@ -13,6 +13,10 @@ struct ModelTemplate {
   std::string source;               // Jinja text
   std::string name;                 // where it came from, for error messages
   nlohmann::ordered_json special;   // {"bos_token": "<｜begin▁of▁sentence｜>", ...}
+  // special[name] as a string; "" when absent.
+  std::string special_token(const char* name) const {
+    return special.contains(name) && special[name].is_string() ? special[name].get<std::string>() : "";
+  }
 };
 
 // Throws Error naming the file when the model has no chat template.

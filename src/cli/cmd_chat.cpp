@@ -143,16 +143,7 @@ int cmd_chat(int argc, char** argv) {
   prefetch_weights(model, threads);
   // --template replaces the model's template (which the model then need not have); the
   // special-token strings come from its tokenizer.
-  chat::ModelTemplate mt;
-  if (template_file.empty()) {
-    mt = chat::load_model_template(model_path);
-  } else {
-    mt.source = read_text_file(template_file);
-    mt.name = template_file;
-    mt.special = ojson::object();
-    if (tok.bos_id() >= 0) mt.special["bos_token"] = tok.token_bytes(tok.bos_id());
-    if (tok.eos_id() >= 0) mt.special["eos_token"] = tok.token_bytes(tok.eos_id());
-  }
+  const chat::ModelTemplate mt = chat_template_for(model_path, template_file, tok);
   const tmpl::Template tmpl = tmpl::Template::parse(mt.source, mt.name);
   const chat::ParserConfig base_pc = chat::parser_config_for(mt.source, model.config().name);
   if (n_ctx <= 0) n_ctx = std::min<int64_t>(model.config().n_ctx_train > 0 ? model.config().n_ctx_train : 4096, 4096);
@@ -202,8 +193,8 @@ int cmd_chat(int argc, char** argv) {
     // DeepSeek's templates concatenate tool-call arguments as a string; the others tojson them.
     co.normalize.parse_tool_arguments = base_pc.tool_format != chat::ToolFormat::deepseek;
     co.thinking = o.thinking;
-    if (mt.special.contains("bos_token")) co.bos_token = mt.special["bos_token"].get<std::string>();
-    if (mt.special.contains("eos_token")) co.eos_token = mt.special["eos_token"].get<std::string>();
+    co.bos_token = mt.special_token("bos_token");
+    co.eos_token = mt.special_token("eos_token");
     std::string prompt;
     std::vector<int32_t> ids;
     try {

@@ -125,17 +125,7 @@ int cmd_serve(int argc, char** argv) {
     m->tok = std::move(lm.tokenizer);
     prefetch_weights(*m->model, eo.threads);
     try {
-      if (i < templates.size() && !templates[i].empty()) {
-        chat::ModelTemplate t;
-        t.source = read_text_file(templates[i]);
-        t.name = templates[i];
-        t.special = nlohmann::ordered_json::object();
-        if (m->tok->bos_id() >= 0) t.special["bos_token"] = m->tok->token_bytes(m->tok->bos_id());
-        if (m->tok->eos_id() >= 0) t.special["eos_token"] = m->tok->token_bytes(m->tok->eos_id());
-        m->mt = std::move(t);
-      } else {
-        m->mt = chat::load_model_template(paths[i]);
-      }
+      m->mt = chat_template_for(paths[i], i < templates.size() ? templates[i] : "", *m->tok);
       m->tmpl.emplace(tmpl::Template::parse(m->mt->source, m->mt->name));
       m->parser = chat::parser_config_for(m->mt->source, m->model->config().name);
     } catch (const Error& e) {

@@ -5,11 +5,24 @@
 
 #include "core/progress.h"
 #include "formats/gguf.h"
+#include "formats/json_file.h"
 #include "model/hf_folder.h"
 #include "model/quant_policy.h"
 #include "model/vocab_gguf.h"
 
 namespace frugal::cli {
+
+chat::ModelTemplate chat_template_for(const std::string& model_path, const std::string& template_file,
+                                      const Tokenizer& tok) {
+  if (template_file.empty()) return chat::load_model_template(model_path);
+  chat::ModelTemplate mt;
+  mt.source = read_text_file(template_file);
+  mt.name = template_file;
+  mt.special = nlohmann::ordered_json::object();
+  if (tok.bos_id() >= 0) mt.special["bos_token"] = tok.token_bytes(tok.bos_id());
+  if (tok.eos_id() >= 0) mt.special["eos_token"] = tok.token_bytes(tok.eos_id());
+  return mt;
+}
 
 void prefetch_weights(const Model& m, int threads) {
   const GgufFile& f = m.file();

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "chat/model_template.h"
 #include "cli/args.h"
 #include "model/model.h"
 #include "runtime/sampler.h"
@@ -18,6 +19,10 @@ struct LoadedModel {
 LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt = {});
 // --load-as TYPE (Hugging Face folders: convert the weights at load), validated; "" if absent.
 LoadOptions load_options_from(Args& a);
+// The model's own chat template, or (template_file not empty) that file's, with the
+// special-token strings the template may use taken from the tokenizer.
+chat::ModelTemplate chat_template_for(const std::string& model_path, const std::string& template_file,
+                                      const Tokenizer& tok);
 // Pulls the model file into memory with a progress line (weights are mmapped, so otherwise the
 // first tokens would stall on disk reads).
 void prefetch_weights(const Model& m, int threads);

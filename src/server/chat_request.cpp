@@ -120,8 +120,8 @@ ChatRequest prepare_chat(ServedModel& m, const json& body) {
     if (!k->is_object()) throw ApiError(400, "'chat_template_kwargs' must be an object", "chat_template_kwargs");
     for (auto it = k->begin(); it != k->end(); ++it) co.extra[it.key()] = it.value();
   }
-  if (m.mt->special.contains("bos_token")) co.bos_token = m.mt->special["bos_token"].get<std::string>();
-  if (m.mt->special.contains("eos_token")) co.eos_token = m.mt->special["eos_token"].get<std::string>();
+  co.bos_token = m.mt->special_token("bos_token");
+  co.eos_token = m.mt->special_token("eos_token");
 
   // tool_choice "none" hides the tools, "auto" lets the model decide, "required" and a named
   // function force a call (force_tool_call).
