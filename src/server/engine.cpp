@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "formats/gguf.h"
+#include "server/disk_cache.h"
 
 namespace frugal::server {
 
@@ -89,24 +90,18 @@ uint64_t cache_fingerprint(const Model& m) {
   // architecture have the same names, shapes and sizes. So the fingerprint also hashes the
   // first and last bytes of every tensor (a few KB each: cheap, and the weights differ
   // everywhere between two checkpoints).
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  auto mix_bytes = [&](const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) mix(p[i]);
-  };
-  mix_bytes(reinterpret_cast<const uint8_t*>(m.config().name.data()), m.config().name.size());
-  mix(uint64_t(m.config().n_layer));
-  mix(uint64_t(m.config().n_embd));
-  mix(uint64_t(m.config().n_vocab));
-  mix(uint64_t(m.file().mapped_bytes()));
+  uint64_t h = hash_bytes(m.config().name.data(), m.config().name.size(), 0);
+  const int64_t shape[4] = {m.config().n_layer, m.config().n_embd, m.config().n_vocab, int64_t(m.file().mapped_bytes())};
+  h = hash_bytes(shape, sizeof shape, h);
   for (const auto& t : m.file().tensors()) {
-    mix_bytes(reinterpret_cast<const uint8_t*>(t.name.data()), t.name.size());
-    mix(uint64_t(t.type));
-    for (int64_t d : t.ne) mix(uint64_t(d));
+    h = hash_bytes(t.name.data(), t.name.size(), h);
+    const int64_t type = int64_t(t.type);
+    h = hash_bytes(&type, sizeof type, h);
+    h = hash_bytes(t.ne.data(), t.ne.size() * sizeof(int64_t), h);
     if (!t.data) continue;
     const size_t k = std::min<size_t>(t.nbytes, 2048);
-    mix_bytes(t.data, k);
-    mix_bytes(t.data + t.nbytes - k, k);
+    h = hash_bytes(t.data, k, h);
+    h = hash_bytes(t.data + t.nbytes - k, k, h);
   }
   return h;
 }
@@ -188,8 +183,8 @@ void Engine::finish(Seq& s, Finish f) {
   s.stream->end(f);
 }
 
-bool Engine::map_blocks(Seq& s, int64_t end) {
-  for (int64_t b = 0; b < KvCache::blocks_for(end); ++b) {
+bool Engine::map_blocks(Seq& s, int64_t begin, int64_t end) {
+  for (int64_t b = begin >> KvCache::kBlockShift; b < KvCache::blocks_for(end); ++b) {
     if (cache_->block(s.slot, b) >= 0) continue;
     int32_t phys = cache_->alloc();
     if (phys < 0 && prefix_.reclaim(1) == 1) phys = cache_->alloc();
@@ -323,12 +318,13 @@ void Engine::step() {
   std::vector<Seq*> out_rows;
   for (auto& s : slots_) {
     if (!s || s->prefilling()) continue;
-    if (!map_blocks(*s, int64_t(s->tokens.size()) + 1)) {  // cannot happen: the pool covers every slot's context
+    const int64_t pos = int64_t(s->tokens.size());
+    if (!map_blocks(*s, pos, pos + 1)) {  // cannot happen: the pool covers every slot's context
       finish(*s, Finish::resource);
       s.reset();
       continue;
     }
-    b.add(s->cur, int32_t(s->tokens.size()), int32_t(s->slot), true);
+    b.add(s->cur, int32_t(pos), int32_t(s->slot), true);
     out_rows.push_back(s.get());
   }
   // Prompts fill the rest of the step, oldest first, so decoding sequences never wait for a
@@ -343,7 +339,7 @@ void Engine::step() {
     if (budget <= 0) break;
     const auto& p = s->req.prompt;
     const int64_t n = std::min<int64_t>(budget, int64_t(p.size()) - s->n_prompt_done);
-    if (!map_blocks(*s, s->n_prompt_done + n)) {
+    if (!map_blocks(*s, s->n_prompt_done, s->n_prompt_done + n)) {
       finish(*s, Finish::resource);
       slots_[size_t(s->slot)].reset();
       continue;

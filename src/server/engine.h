@@ -133,8 +133,9 @@ class Engine {
   void finish(Seq& s, Finish f);
   int32_t sample(Seq& s, const float* logits);
   void publish_slots();  // active sequences and KV use, for stats()
-  // Maps free blocks (reclaiming cached ones if needed) for positions 0..end-1 of s's slot.
-  bool map_blocks(Seq& s, int64_t end);
+  // Maps free blocks (reclaiming cached ones if needed) for positions begin..end-1 of s's slot
+  // (earlier positions are mapped already: the sequence wrote or restored them).
+  bool map_blocks(Seq& s, int64_t begin, int64_t end);
 
   Model& model_;
   Tokenizer tok_;

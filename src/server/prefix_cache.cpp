@@ -34,18 +34,17 @@ PrefixCache::PrefixCache(const PrefixCacheOptions& o, KvCache& cache)
     : cache_(cache), bt_(KvCache::kBlockTokens), n_layer_(cache.n_layer()), k_width_(cache.k_width()),
       v_width_(cache.v_width()), block_floats_(n_layer_ * bt_ * (k_width_ + v_width_)), ram_budget_(o.ram_bytes),
       root_(std::make_unique<Node>()) {
-  const int64_t n_layer = n_layer_, k_width = k_width_, v_width = v_width_;
-  if (n_layer <= 0 || k_width <= 0 || v_width < 0)
-    fail("prefix cache: bad shape: n_layer %lld, k_width %lld, v_width %lld", (long long)n_layer, (long long)k_width,
-         (long long)v_width);
+  if (n_layer_ <= 0 || k_width_ <= 0 || v_width_ < 0)
+    fail("prefix cache: bad shape: n_layer %lld, k_width %lld, v_width %lld", (long long)n_layer_,
+         (long long)k_width_, (long long)v_width_);
   // Seeding every chain with the model and layout gives other models' blocks other file
   // names: two models can share a directory without ever opening each other's files.
-  const int64_t layout_words[5] = {int64_t(o.model_fingerprint), bt_, n_layer, k_width, v_width};
+  const int64_t layout_words[5] = {int64_t(o.model_fingerprint), bt_, n_layer_, k_width_, v_width_};
   root_->chain = hash_bytes(layout_words, sizeof layout_words, 0);
   root_->refs = 1;  // never evicted
   if (!o.disk_dir.empty()) {
     disk_ = std::make_unique<DiskCache>(o.disk_dir, o.disk_bytes,
-                                        BlockLayout{o.model_fingerprint, bt_, n_layer, k_width, v_width});
+                                        BlockLayout{o.model_fingerprint, bt_, n_layer_, k_width_, v_width_});
     tick_ = disk_->last_tick();
   }
   publish();
