@@ -98,9 +98,7 @@ Reply handle_chat(ServedModel& m, const json& body) {
     };
   }
   auto streams = submit_all(m, req.prompt, req.common, budget, req.top_logprobs, extra);
-  const std::string id = make_id("chatcmpl-");
-  const int64_t created = unix_now();
-  const std::string model = m.name;
+  const Envelope env{make_id("chatcmpl-"), m.name, unix_now()};
   Reply reply;
   auto log = reply.log;
   log->prompt_tokens = int64_t(req.prompt.size());
@@ -144,8 +142,7 @@ Reply handle_chat(ServedModel& m, const json& body) {
                            {"logprobs", want_logprobs ? json{{"content", s.logprobs}} : json(nullptr)},
                            {"finish_reason", s.finish_reason()}});
       }
-      return dump({{"id", id},          {"object", "chat.completion"}, {"created", created}, {"model", model},
-                   {"choices", choices}, {"usage", usage->to_json()},   {"system_fingerprint", "fp_frugal"}});
+      return dump(env.body("chat.completion", choices, usage.get()));
     };
     return reply;
   }
@@ -153,11 +150,7 @@ Reply handle_chat(ServedModel& m, const json& body) {
   const bool include_usage = req.common.include_usage;
   auto shared_streams = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
   reply.stream = [=](const std::function<bool(const std::string&)>& write) {
-    auto chunk = [&](json choices) {
-      json j = {{"id", id},           {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                {"system_fingerprint", "fp_frugal"}, {"choices", std::move(choices)}};
-      return write("data: " + dump(j) + "\n\n");
-    };
+    auto chunk = [&](json choices) { return write(env.event("chat.completion.chunk", std::move(choices))); };
     bool alive = true;
     for (size_t i = 0; i < states->size() && alive; ++i)
       alive = chunk(json::array({{{"index", i},
@@ -191,13 +184,7 @@ Reply handle_chat(ServedModel& m, const json& body) {
         },
         [&] { return alive; }, [&] { return alive = alive && write(": keep-alive\n\n"); });
     totals();
-    if (!alive) return;
-    if (include_usage) {
-      json j = {{"id", id},           {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                {"system_fingerprint", "fp_frugal"}, {"choices", json::array()}, {"usage", usage->to_json()}};
-      if (!write("data: " + dump(j) + "\n\n")) return;
-    }
-    write("data: [DONE]\n\n");
+    if (alive) env.end_stream("chat.completion.chunk", include_usage, *usage, write);
   };
   return reply;
 }

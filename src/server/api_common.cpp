@@ -211,6 +211,19 @@ int64_t unix_now() {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+json Envelope::body(const char* object, json choices, const Usage* usage) const {
+  json j = {{"id", id},       {"object", object}, {"created", created}, {"model", model},
+            {"system_fingerprint", "fp_frugal"}, {"choices", std::move(choices)}};
+  if (usage) j["usage"] = usage->to_json();
+  return j;
+}
+
+void Envelope::end_stream(const char* object, bool include_usage, const Usage& usage,
+                          const std::function<bool(const std::string&)>& write) const {
+  if (include_usage && !write(event(object, json::array(), &usage))) return;
+  write("data: [DONE]\n\n");
+}
+
 json Usage::to_json() const {
   return {{"prompt_tokens", prompt},
           {"completion_tokens", completion},

@@ -93,4 +93,19 @@ struct Usage {
   json to_json() const;
 };
 
+// What every response object and stream event of one request repeats.
+struct Envelope {
+  std::string id, model;
+  int64_t created = 0;
+  // {id, object, created, model, system_fingerprint, choices[, usage]}
+  json body(const char* object, json choices, const Usage* usage = nullptr) const;
+  // The same as one server-sent event.
+  std::string event(const char* object, json choices, const Usage* usage = nullptr) const {
+    return "data: " + dump(body(object, std::move(choices), usage)) + "\n\n";
+  }
+  // The end of a stream: the usage event (stream_options.include_usage), then [DONE].
+  void end_stream(const char* object, bool include_usage, const Usage& usage,
+                  const std::function<bool(const std::string&)>& write) const;
+};
+
 }  // namespace frugal::server

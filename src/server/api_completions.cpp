@@ -100,8 +100,11 @@ struct Choice {
       ended = true;
     }
   }
-  json logprobs_json() const {
-    return {{"tokens", lp_tokens}, {"token_logprobs", lp_values}, {"top_logprobs", lp_top}, {"text_offset", lp_offsets}};
+  // Completions-style logprobs of tokens from..end.
+  json logprobs_json(size_t from = 0) const {
+    auto tail = [&](const json& a) { return json(std::vector<json>(a.begin() + std::ptrdiff_t(from), a.end())); };
+    return {{"tokens", tail(lp_tokens)}, {"token_logprobs", tail(lp_values)}, {"top_logprobs", tail(lp_top)},
+            {"text_offset", tail(lp_offsets)}};
   }
 };
 
@@ -153,8 +156,7 @@ Reply handle_completion(ServedModel& m, const json& body) {
   const int64_t budget = completion_budget(m, int64_t(prompt.size()), common);
   auto streams = submit_all(m, prompt, common, budget, top_logprobs);
 
-  const std::string id = make_id("cmpl-"), model = m.name;
-  const int64_t created = unix_now();
+  const Envelope env{make_id("cmpl-"), m.name, unix_now()};
   Reply reply;
   auto log = reply.log;
   log->prompt_tokens = int64_t(prompt.size());
@@ -190,8 +192,7 @@ Reply handle_completion(ServedModel& m, const json& body) {
                        {"logprobs", want_lp ? c.logprobs_json() : json(nullptr)},
                        {"finish_reason", finish_reason_name(c.finish)}});
       }
-      return dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                   {"choices", arr}, {"usage", usage->to_json()}, {"system_fingerprint", "fp_frugal"}});
+      return dump(env.body("text_completion", arr, usage.get()));
     };
     return reply;
   }
@@ -199,11 +200,7 @@ Reply handle_completion(ServedModel& m, const json& body) {
   auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
   reply.stream = [=](const std::function<bool(const std::string&)>& write) {
     bool alive = true;
-    auto event = [&](json ch) {
-      json j = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                {"system_fingerprint", "fp_frugal"}, {"choices", json::array({std::move(ch)})}};
-      return write("data: " + dump(j) + "\n\n");
-    };
+    auto event = [&](json ch) { return write(env.event("text_completion", json::array({std::move(ch)}))); };
     drive(
         *shared,
         [&](size_t i, GenChunk& c) {
@@ -212,16 +209,7 @@ Reply handle_completion(ServedModel& m, const json& body) {
           const size_t lp0 = ch.lp_tokens.size();
           ch.take(*tok, c, *(*shared)[i]);
           if (!alive || (ch.fresh.empty() && !ch.ended && ch.lp_tokens.size() == lp0)) return;
-          json lp = nullptr;
-          if (want_lp) {
-            lp = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
-            for (size_t k = lp0; k < ch.lp_tokens.size(); ++k) {
-              lp["tokens"].push_back(ch.lp_tokens[k]);
-              lp["token_logprobs"].push_back(ch.lp_values[k]);
-              lp["top_logprobs"].push_back(ch.lp_top[k]);
-              lp["text_offset"].push_back(ch.lp_offsets[k]);
-            }
-          }
+          const json lp = want_lp ? ch.logprobs_json(lp0) : json(nullptr);
           ch.text += ch.fresh;
           alive = event({{"text", ch.fresh},
                          {"index", i},
@@ -231,13 +219,7 @@ Reply handle_completion(ServedModel& m, const json& body) {
         },
         [&] { return alive; }, [&] { return alive = alive && write(": keep-alive\n\n"); });
     totals();
-    if (!alive) return;
-    if (include_usage) {
-      json j = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
-                {"choices", json::array()}, {"usage", usage->to_json()}};
-      if (!write("data: " + dump(j) + "\n\n")) return;
-    }
-    write("data: [DONE]\n\n");
+    if (alive) env.end_stream("text_completion", include_usage, *usage, write);
   };
   return reply;
 }
