@@ -9,11 +9,10 @@ V=$W/tiny-qwen-vocab.gguf
 "$FRUGAL" make-test-model --preset tiny-qwen-vocab --type Q8_0 -o "$V" 2>/dev/null || bad "make tiny-qwen-vocab"
 KEY=test-key-$$
 
-# Starts a server; sets PID and URL. Extra arguments go to frugal serve.
-start() {
-  "$FRUGAL" serve -m "$M" -m "$V" -m "$M" --alias default-model --alias tiny-qwen-vocab --alias tiny-r1 \
-    --chat-template "" --chat-template "" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" \
-    --port 0 ${KEYARGS:---api-key "$KEY"} -c 1024 --max-seqs 4 -t 2 --cache-dir "$W/cache" "$@" >"$W/serve.out" 2>>"$W/serve.err" &
+# serve ARGS...: starts `frugal serve ARGS` in the background (stdout to $W/serve.out), sets
+# PID and URL once it listens.
+serve() {
+  "$FRUGAL" serve "$@" >"$W/serve.out" 2>>"$W/serve.err" &
   PID=$!
   URL=""
   for _ in $(seq 1 300); do
@@ -23,6 +22,12 @@ start() {
     sleep 0.1
   done
   [ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
+}
+# The three-model server most checks use; extra arguments go to frugal serve.
+start() {
+  serve -m "$M" -m "$V" -m "$M" --alias default-model --alias tiny-qwen-vocab --alias tiny-r1 \
+    --chat-template "" --chat-template "" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" \
+    --port 0 ${KEYARGS:---api-key "$KEY"} -c 1024 --max-seqs 4 -t 2 --cache-dir "$W/cache" "$@"
 }
 # stop: SIGTERM, and the exit status must be 0 within the grace period.
 stop() {
@@ -78,18 +83,14 @@ r = urllib.request.urlopen(urllib.request.Request(url + '/v1/chat/completions', 
 print(json.loads(r.read())['usage']['prompt_cache_hit_tokens'])
 EOF2
 }
-"$FRUGAL" serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2" >"$W/serve.out" 2>>"$W/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2"
 crash_req "$URL" >/dev/null
 for _ in $(seq 1 50); do
   n=$(curl -s "$URL/metrics" | grep '^frugal_prefix_cache_disk_blocks' | awk '{print $2}')
   [ "${n:-0}" -gt 10 ] && break; sleep 0.1
 done
 kill -9 $PID; wait $PID 2>/dev/null
-"$FRUGAL" serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2" >"$W/serve.out" 2>>"$W/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache2"
 hits=$(crash_req "$URL")
 check "kill -9 after an idle moment: the restarted server hits the disk cache ($hits tokens)" test "${hits:-0}" -gt 100
 stop
@@ -99,9 +100,7 @@ stop
 O=$W/other/default-model.gguf
 mkdir -p "$W/other"
 "$FRUGAL" make-test-model --preset tiny-qwen3 --type Q8_0 --seed 7 -o "$O" 2>/dev/null
-"$FRUGAL" serve -m "$O" --port 0 -c 1024 --cache-dir "$W/cache" >"$W/serve.out" 2>>"$W/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+serve -m "$O" --port 0 -c 1024 --cache-dir "$W/cache"
 check "other weights, same name: no cache hit from the first model's files" $PY - "$URL" "$W/fx.json" <<'EOF2'
 import json, sys, urllib.request
 url, fx = sys.argv[1], json.load(open(sys.argv[2]))
@@ -123,16 +122,14 @@ stop
 
 # The start-up banner's curl and openai snippets work exactly as printed (no API key), and a
 # stream in flight when SIGTERM arrives ends properly (finished, or cut at the grace deadline).
-"$FRUGAL" serve -m "$M" --port 0 -c 2048 --no-disk-cache --shutdown-grace 2 >"$W/banner.out" 2>>"$W/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do grep -q "console.log" "$W/banner.out" 2>/dev/null && break; sleep 0.1; done
-sed -n '/^curl:/,/^$/p' "$W/banner.out" | sed '1d' >"$W/curl.sh"
+serve -m "$M" --port 0 -c 2048 --no-disk-cache --shutdown-grace 2
+for _ in $(seq 1 100); do grep -q "console.log" "$W/serve.out" 2>/dev/null && break; sleep 0.1; done
+sed -n '/^curl:/,/^$/p' "$W/serve.out" | sed '1d' >"$W/curl.sh"
 check "banner: curl snippet answers" bash -c "bash '$W/curl.sh' | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j[\"choices\"][0][\"message\"][\"role\"] == \"assistant\"'"
 mkdir -p "$W/snippet"; ln -s "$SRC/tests/oracle/node_modules" "$W/snippet/node_modules"
-sed -n '/^openai (Node.js/,/^$/p' "$W/banner.out" | sed '1d' >"$W/snippet/s.mjs"
+sed -n '/^openai (Node.js/,/^$/p' "$W/serve.out" | sed '1d' >"$W/snippet/s.mjs"
 check "banner: openai snippet answers" bash -c "cd '$W/snippet' && node s.mjs >/dev/null"
-U=$(grep -o 'http://[0-9.:]*' "$W/banner.out" | head -1)
-curl -sN "$U/v1/completions" -H 'Content-Type: application/json' \
+curl -sN "$URL/v1/completions" -H 'Content-Type: application/json' \
   -d '{"prompt": "Hi", "max_tokens": 2000, "ignore_eos": true, "stream": true}' >"$W/inflight.out" &
 CURL=$!
 for _ in $(seq 1 100); do [ -s "$W/inflight.out" ] && break; sleep 0.05; done
@@ -150,10 +147,8 @@ assert fr and fr[-1] in ('length', 'insufficient_system_resource'), fr"
 D=$W/v3tiny.gguf
 "$FRUGAL" make-test-model --preset deepseek-v3-tiny --type Q8_0 -o "$D" 2>/dev/null
 "$FRUGAL" run -m "$D" -p "$RUN_PROMPT" -n 16 --temp 0 >"$W/drun.out" 2>/dev/null
-"$FRUGAL" serve -m "$D" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" --port 0 -c 1024 \
-  --cache-dir "$W/dcache" >"$W/serve.out" 2>>"$W/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+serve -m "$D" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" --port 0 -c 1024 \
+  --cache-dir "$W/dcache"
 check "deepseek: temperature 0 equals frugal run" $PY - "$URL" "$W/drun.out" "$RUN_PROMPT" <<'EOF2'
 import json, sys, urllib.request
 url, run, prompt = sys.argv[1], open(sys.argv[2], encoding='utf-8').read(), sys.argv[3]
