@@ -12,14 +12,7 @@ compare() {  # NAME ENGINE.npy REF.npy FLAGS...
     bad "$name"; echo "$out" | sed 's/^/     /'
   fi
 }
-pool() {  # OUT.npy IN.npy...
-  local out=$1; shift
-  $PY -c "import numpy as np, sys; np.save(sys.argv[1], np.concatenate([np.load(f) for f in sys.argv[2:]]).astype(np.float32))" "$out" "$@"
-}
-Q8_REF="--no-max-abs --rms-rel 0.06 --kl-mean 6e-3 --top1-min 0.99 --tie-gap 0.25"
-Q8_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 3e-3 --top1-min 0.99 --tie-gap 0.25"
-Q4_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 4e-3 --top1-min 0.99 --tie-gap 0.25"
-Q4_REF="--no-max-abs --rms-rel 0.4 --kl-mean 0.4 --top1-min 0 --tie-gap 0"
+source "$SRC/tests/golden/limits.sh"
 
 # logits_pooled MODEL.gguf SEQFILE OUT.npy: frugal's logits for short+medium+long, pooled.
 logits_pooled() {

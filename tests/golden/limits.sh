@@ -1,0 +1,12 @@
+# The limits tests/data/golden/README.md gives for quantized logits, and pooling of logits
+# over the golden sequences: shared by tests/golden/lib.sh and tests/cli/test_quantize.sh.
+# Sourced after PY (a numpy-capable python) is set; defines nothing else.
+Q8_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 3e-3 --top1-min 0.99 --tie-gap 0.25"
+Q8_REF="--no-max-abs --rms-rel 0.06 --kl-mean 6e-3 --top1-min 0.99 --tie-gap 0.25"
+Q4_LLAMA="--no-max-abs --rms-rel 0.05 --kl-mean 4e-3 --top1-min 0.99 --tie-gap 0.25"
+Q4_REF="--no-max-abs --rms-rel 0.4 --kl-mean 0.4 --top1-min 0 --tie-gap 0"
+
+pool() {  # pool OUT.npy IN.npy...: rows of all inputs, in order
+  local out=$1; shift
+  $PY -c "import numpy as np, sys; np.save(sys.argv[1], np.concatenate([np.load(f) for f in sys.argv[2:]]).astype(np.float32))" "$out" "$@"
+}
