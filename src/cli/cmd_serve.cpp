@@ -79,7 +79,7 @@ int cmd_serve(int argc, char** argv) {
   so.max_body_bytes = size_t(a.get_int({"--max-body-mb"}, 8)) << 20;
   so.shutdown_grace = std::chrono::seconds(a.get_int({"--shutdown-grace"}, 30));
   so.quiet = a.flag({"--quiet"});
-  server::EngineOptions eo;
+  EngineOptions eo;
   eo.n_ctx = a.get_int({"-c", "--ctx-size"}, 0);
   eo.max_seqs = a.get_int({"--max-seqs", "-np"}, 8);
   eo.n_batch = a.get_int({"-b", "--batch-size"}, eo.n_batch);
@@ -112,7 +112,7 @@ int cmd_serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
 
-  server::Metrics metrics;
+  Metrics metrics;
   std::vector<std::unique_ptr<server::ServedModel>> models;
   for (size_t i = 0; i < paths.size(); ++i) {
     auto m = std::make_unique<server::ServedModel>();
@@ -135,10 +135,10 @@ int cmd_serve(int argc, char** argv) {
     }
     m->random_weights = m->model->file().get_bool("frugal.random_weights").value_or(false);
     if (m->random_weights) std::fprintf(stderr, "note: %s has random weights: its answers are noise, not language.\n", paths[i].c_str());
-    server::EngineOptions e = eo;
+    EngineOptions e = eo;
     if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(m->model->config().n_ctx_train > 0 ? m->model->config().n_ctx_train : 4096, 4096);
     if (!cache_dir.empty() && !no_disk) e.cache.disk_dir = cache_dir + "/" + m->name;
-    m->engine = std::make_unique<server::Engine>(*m->model, *m->tok, e, metrics);
+    m->engine = std::make_unique<Engine>(*m->model, *m->tok, e, metrics);
     m->created = server::unix_now();
     std::fprintf(stderr, "model '%s': %s, context %lld x %lld sequences, KV %.1f MiB, prefix cache %s\n", m->name.c_str(),
                  paths[i].c_str(), (long long)e.n_ctx, (long long)e.max_seqs,

@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "chat/output_parser.h"
 #include "model/model.h"
-#include "server/engine.h"
+#include "runtime/engine.h"
 #include "template/template.h"
 #include "tokenizer/tokenizer.h"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "server/api_common.h"
-#include "server/metrics.h"
+#include "runtime/metrics.h"
 
 namespace httplib {
 class Server;

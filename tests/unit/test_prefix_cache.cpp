@@ -1,4 +1,4 @@
-#include "server/prefix_cache.h"
+#include "runtime/prefix_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -9,13 +9,13 @@
 #include <thread>
 #include <vector>
 
-#include "server/disk_cache.h"
+#include "runtime/disk_cache.h"
 #include "test_util.h"
 
 using frugal::KvCache;
-using frugal::server::hash_bytes;
-using frugal::server::PrefixCache;
-using frugal::server::PrefixCacheOptions;
+using frugal::hash_bytes;
+using frugal::PrefixCache;
+using frugal::PrefixCacheOptions;
 using frugal::test::error_of;
 using frugal::test::TempDir;
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "server/engine.h"
+#include "runtime/engine.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "formats/gguf.h"
-#include "server/disk_cache.h"
+#include "runtime/disk_cache.h"
 
-namespace frugal::server {
+namespace frugal {
 
 using Clock = std::chrono::steady_clock;
 
@@ -485,4 +485,4 @@ void Engine::publish_slots() {
   stats_.kv_blocks_used = cache_->n_blocks() - cache_->free_blocks();
 }
 
-}  // namespace frugal::server
+}  // namespace frugal

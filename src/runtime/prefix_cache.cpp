@@ -1,13 +1,13 @@
-#include "server/prefix_cache.h"
+#include "runtime/prefix_cache.h"
 
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
 #include "core/error.h"
-#include "server/disk_cache.h"
+#include "runtime/disk_cache.h"
 
-namespace frugal::server {
+namespace frugal {
 
 struct PrefixCache::Node {
   Node* parent = nullptr;
@@ -316,4 +316,4 @@ PrefixCacheStats PrefixCache::stats() const {
   return published_;
 }
 
-}  // namespace frugal::server
+}  // namespace frugal

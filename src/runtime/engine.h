@@ -1,5 +1,5 @@
 // The serving engine: one scheduler thread per model runs continuous batching over a fixed set
-// of KV-cache slots. Each step puts the decode token of every active sequence and chunks of
+// of KV-cache slots (the server, the trainer's rollouts and `frugal eval` all generate through it). Each step puts the decode token of every active sequence and chunks of
 // pending prompts into ONE forward pass (the weights are read once per step, whatever the
 // number of sequences), samples each sequence's next token and hands it to the request's
 // GenStream. Requests join between steps; a cancelled one (client gone, stop string seen) leaves
@@ -24,11 +24,11 @@
 #include "model/model.h"
 #include "runtime/json_constraint.h"
 #include "runtime/sampler.h"
-#include "server/metrics.h"
-#include "server/prefix_cache.h"
+#include "runtime/metrics.h"
+#include "runtime/prefix_cache.h"
 #include "tokenizer/tokenizer.h"
 
-namespace frugal::server {
+namespace frugal {
 
 enum class Finish { none, stop, length, cancelled, resource };
 const char* finish_reason_name(Finish f);  // OpenAI / DeepSeek finish_reason
@@ -156,4 +156,4 @@ class Engine {
   std::thread thread_;
 };
 
-}  // namespace frugal::server
+}  // namespace frugal

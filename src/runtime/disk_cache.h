@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace frugal::server {
+namespace frugal {
 
 // The shape of one block: k rows [n_layer][block_tokens][k_width], then v rows
 // [n_layer][block_tokens][v_width], fp32.
@@ -80,4 +80,4 @@ class DiskCache {
   uint64_t last_tick_ = 0;
 };
 
-}  // namespace frugal::server
+}  // namespace frugal

@@ -25,7 +25,7 @@
 
 #include "model/kv_cache.h"
 
-namespace frugal::server {
+namespace frugal {
 
 class DiskCache;
 
@@ -114,4 +114,4 @@ class PrefixCache {
   PrefixCacheStats published_;  // what stats() returns, under stats_mu_
 };
 
-}  // namespace frugal::server
+}  // namespace frugal

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace frugal::server {
+namespace frugal {
 
 class Histogram {
  public:
@@ -45,4 +45,4 @@ class Metrics {
   int64_t prompt_tokens_ = 0, cached_tokens_ = 0, generated_ = 0;
 };
 
-}  // namespace frugal::server
+}  // namespace frugal

@@ -1,4 +1,4 @@
-#include "server/disk_cache.h"
+#include "runtime/disk_cache.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace frugal::server {
+namespace frugal {
 
 namespace fs = std::filesystem;
 
@@ -258,4 +258,4 @@ void DiskCache::enforce_budget() {
   while (bytes_ > budget_ && !lru_.empty()) remove(lru_.begin()->second);
 }
 
-}  // namespace frugal::server
+}  // namespace frugal

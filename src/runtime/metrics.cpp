@@ -1,8 +1,8 @@
-#include "server/metrics.h"
+#include "runtime/metrics.h"
 
 #include <cstdio>
 
-namespace frugal::server {
+namespace frugal {
 
 namespace {
 std::string num(double v) {
@@ -89,4 +89,4 @@ void Metrics::render(std::string& out) const {
   batch_seqs.render(out, "frugal_batch_sequences", "");
 }
 
-}  // namespace frugal::server
+}  // namespace frugal
