@@ -14,5 +14,7 @@ int cmd_convert(int argc, char** argv);
 int cmd_template(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace frugal::cli

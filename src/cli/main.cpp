@@ -28,6 +28,10 @@ constexpr Command kCommands[] = {
      "interactive chat: frugal chat -m MODEL [--system TEXT] [--thinking on|off] [--reasoning-budget N] [--mtp]"},
     {"serve", frugal::cli::cmd_serve,
      "OpenAI/DeepSeek-compatible API server: frugal serve -m MODEL [-m MODEL2 ...] [--host H] [--port P] [--api-key K]"},
+    {"train", frugal::cli::cmd_train,
+     "train a reasoner: frugal train pretrain|sft|grpo|rs|distill [flags] (frugal train STAGE --help)"},
+    {"eval", frugal::cli::cmd_eval,
+     "accuracy of a trained reasoner: frugal eval -m MODEL [--buckets 'mul 3x2'] [-n 2000] [--pass-problems P --samples S] [--json FILE]"},
     {"template", frugal::cli::cmd_template,
      "render a chat template: frugal template (-m MODEL | --template FILE) --messages M.json [--tools T.json] [--add-generation-prompt] [--var NAME=JSON]"},
 };

@@ -93,26 +93,6 @@ inline const std::vector<TestModelPreset>& test_model_presets() {
   return p;
 }
 
-// Deterministic normal deviates per (tensor, row): files are reproducible and rows can be
-// generated in parallel, in any order.
-inline uint64_t hash_name(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-inline uint64_t row_seed(const std::string& tensor, uint64_t seed, int64_t row) {
-  return (hash_name(tensor) ^ (seed * 0x9E3779B97F4A7C15ull)) + uint64_t(row) * 0x2545F4914F6CDD1Dull;
-}
-inline void fill_normal(float* out, int64_t n, uint64_t seed, float mean, float std) {
-  Rng rng(seed);
-  for (int64_t i = 0; i < n; i += 2) {
-    double u1 = (double(rng.next() >> 11) + 1.0) * (1.0 / 9007199254740993.0), u2 = rng.uniform();
-    double r = std::sqrt(-2.0 * std::log(u1));
-    out[i] = mean + std * float(r * std::cos(6.283185307179586 * u2));
-    if (i + 1 < n) out[i + 1] = mean + std * float(r * std::sin(6.283185307179586 * u2));
-  }
-}
-
 // DeepSeek presets (make_test_model_deepseek.cpp). One set of random weights, defined per
 // Hugging Face tensor and row and rounded to bf16 as the released checkpoints are, so a GGUF
 // and an HF folder made from the same preset and seed hold the same values.

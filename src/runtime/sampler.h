@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/rng.h"
+
 namespace frugal {
 
 struct SamplerParams {
@@ -23,21 +25,6 @@ struct SamplerParams {
   float frequency_penalty = 0; // subtracted per occurrence
   int32_t penalty_last_n = 64; // how many recent tokens the penalties look at (-1: all)
   uint64_t seed = 0;
-};
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed ^ 0x9E3779B97F4A7C15ull) {}
-  uint64_t next() {  // splitmix64
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
-
- private:
-  uint64_t s_;
 };
 
 class Sampler {

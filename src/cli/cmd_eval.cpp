@@ -1,0 +1,101 @@
+// frugal eval -m MODEL: greedy pass@1 (with a 95 % interval) and sampled pass@k per bucket on
+// held-out arithmetic, through the engine the server uses; a table, or JSON for scripts.
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/default_model.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/tmp_file.h"
+#include "train/eval.h"
+
+namespace frugal::cli {
+
+using namespace frugal::train;
+
+namespace {
+
+const char* kUsage =
+    "usage: frugal eval -m MODEL [--buckets 'mul 3x2,add 3x3'] [-n 2000] [--pass-problems P --samples S\n"
+    "       --k 1,2,4,8 --temperature T] [--max-tokens N] [--seed N] [-t THREADS] [--json FILE|-] [--quiet]";
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, sep);) {
+    while (!x.empty() && x.front() == ' ') x.erase(0, 1);
+    while (!x.empty() && x.back() == ' ') x.pop_back();
+    if (!x.empty()) out.push_back(x);
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  Args a(argc, argv, {"--quiet", "-h", "--help"});
+  if (a.flag({"-h", "--help"})) {
+    std::puts(kUsage);
+    return 0;
+  }
+  const std::string model = model_or_default(a.get({"-m", "--model"}));
+  EvalOptions o;
+  for (const std::string& b : split(a.get({"--buckets"}), ',')) o.buckets.push_back(parse_bucket(b));
+  o.n = a.get_int({"-n"}, o.n);
+  o.pass_problems = a.get_int({"--pass-problems"}, o.pass_problems);
+  o.samples = int(a.get_int({"--samples"}, o.samples));
+  const std::string ks = a.get({"--k"});
+  if (!ks.empty()) {
+    o.ks.clear();
+    for (const std::string& k : split(ks, ',')) o.ks.push_back(std::atoi(k.c_str()));
+  }
+  o.temperature = float(a.get_float({"--temperature"}, o.temperature));
+  o.max_tokens = a.get_int({"--max-tokens"}, o.max_tokens);
+  o.seed = uint64_t(a.get_int({"--seed"}, 1));
+  o.threads = int(a.get_int({"-t", "--threads"}, 0));
+  const std::string json = a.get({"--json"});
+  const bool quiet = a.flag({"--quiet"});
+  a.check_unused();
+  if (o.n <= 0 || o.max_tokens <= 0 || o.samples <= 0 || o.pass_problems < 0)
+    fail("-n, --max-tokens and --samples must be > 0, --pass-problems >= 0");
+  if (!(o.temperature > 0)) fail("--temperature must be > 0 (the greedy figures need no flag)");
+
+  const std::vector<BucketEval> res = evaluate(model, o, quiet);
+
+  nlohmann::ordered_json j = {{"model", model}, {"n", o.n}, {"pass_problems", o.pass_problems},
+                              {"samples", o.samples}, {"temperature", o.temperature}, {"seed", o.seed}};
+  j["ks"] = o.ks;
+  j["buckets"] = nlohmann::json::array();
+  for (const BucketEval& e : res) {
+    nlohmann::ordered_json b = {{"bucket", e.bucket}, {"held_out", e.held_out}, {"n", e.n}, {"correct", e.correct},
+                                {"accuracy", e.accuracy}, {"ci95", {e.ci_lo, e.ci_hi}}, {"format", e.formatted},
+                                {"mean_len", e.mean_len}};
+    if (e.pass_n > 0) {
+      b["pass_n"] = e.pass_n;
+      b["pass_at_k"] = e.pass_at_k;
+      b["pass_se"] = e.pass_se;
+    }
+    j["buckets"].push_back(b);
+  }
+  if (json == "-") {
+    std::puts(j.dump(1).c_str());
+    return 0;
+  }
+  if (!json.empty()) write_file_atomically(json, j.dump(1) + "\n");
+  std::printf("%-9s %-8s %6s %8s %17s %7s %8s", "bucket", "split", "n", "pass@1", "95% CI", "format", "len");
+  if (o.pass_problems > 0)
+    for (int k : o.ks) std::printf("  pass@%-3d", k);
+  std::printf("\n");
+  for (const BucketEval& e : res) {
+    std::printf("%-9s %-8s %6lld %8.3f   [%.3f, %.3f] %7.3f %8.1f", e.bucket.c_str(), e.held_out ? "held-out" : "trained",
+                (long long)e.n, e.accuracy, e.ci_lo, e.ci_hi, e.n ? double(e.formatted) / double(e.n) : 0, e.mean_len);
+    for (double p : e.pass_at_k) std::printf("  %8.3f", p);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,120 @@
+#include "train/eval.h"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "core/error.h"
+#include "model/vocab_gguf.h"
+#include "train/byte_vocab.h"
+#include "train/rewards.h"
+#include "train/rollout.h"
+
+namespace frugal::train {
+
+double pass_at_k(int n, int c, int k) {
+  if (k > n || k <= 0) fail("pass@%d needs at least %d samples per problem (have %d)", k, k, n);
+  if (n - c < k) return 1.0;
+  // C(n-c, k) / C(n, k) as a product, which stays in range for any n.
+  double q = 1.0;
+  for (int i = 0; i < k; ++i) q *= double(n - c - i) / double(n - i);
+  return 1.0 - q;
+}
+
+void wilson95(int64_t k, int64_t n, double* lo, double* hi) {
+  if (n <= 0) {
+    *lo = 0;
+    *hi = 1;
+    return;
+  }
+  const double z = 1.959963984540054, p = double(k) / double(n), z2n = z * z / double(n);
+  const double centre = (p + z2n / 2) / (1 + z2n);
+  const double half = z * std::sqrt(p * (1 - p) / double(n) + z2n / (4 * double(n))) / (1 + z2n);
+  *lo = std::max(0.0, centre - half);
+  *hi = std::min(1.0, centre + half);
+}
+
+std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOptions& o, bool quiet) {
+  std::shared_ptr<GgufFile> image(GgufFile::open(model_path));
+  const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(*image));
+  EncodeOptions enc;
+  enc.parse_special = true;
+  const std::vector<int32_t> end_think = tok.encode(kEndThink, enc);
+  if (end_think.size() != 1 || !tok.is_special(end_think[0]))
+    fail("%s: its vocabulary has no %s token: not a model frugal train made, so it cannot be graded here", model_path.c_str(), kEndThink);
+  const int64_t n_ctx = image->get_int(image->architecture() + ".context_length").value_or(1024);
+  std::vector<Bucket> buckets = o.buckets;
+  if (buckets.empty()) {
+    buckets = trained_buckets();
+    for (const Bucket& b : held_out_buckets()) buckets.push_back(b);
+  }
+  for (int k : o.ks)
+    if (o.pass_problems > 0 && (k <= 0 || k > o.samples)) fail("pass@%d needs --samples >= %d", k, k);
+  std::vector<BucketEval> out;
+  for (const Bucket& bk : buckets) {
+    BucketEval e;
+    e.bucket = bk.name();
+    e.held_out = bk.held_out();
+    const std::vector<Problem> probs = eval_problems(bk, o.n, o.seed);
+    const int64_t np = std::min<int64_t>(o.pass_problems, int64_t(probs.size()));
+    std::vector<RolloutRequest> reqs;
+    Rng rng(o.seed ^ std::hash<std::string>{}(e.bucket));
+    for (const Problem& p : probs) {
+      RolloutRequest r;
+      r.prompt = tok.encode(chat_prompt(p.text), enc);
+      r.sampling.temperature = 0;
+      r.max_tokens = o.max_tokens;
+      reqs.push_back(std::move(r));
+    }
+    for (int64_t i = 0; i < np; ++i)
+      for (int s = 0; s < o.samples; ++s) {
+        RolloutRequest r = reqs[size_t(i)];
+        r.sampling.temperature = o.temperature;
+        r.sampling.top_k = 0;
+        r.sampling.top_p = 1;
+        r.sampling.min_p = 0;
+        r.sampling.seed = rng.next();
+        reqs.push_back(std::move(r));
+      }
+    RolloutStats rs;
+    const std::vector<RolloutResult> res = rollout(image, reqs, n_ctx, o.threads, 256, &rs);
+    double len = 0;
+    for (size_t i = 0; i < probs.size(); ++i) {
+      const Graded g = grade(tok.decode(res[i].tokens), res[i].ended, probs[i].answer());
+      e.correct += g.correct;
+      e.formatted += g.format;
+      len += double(res[i].tokens.size());
+    }
+    e.n = int64_t(probs.size());
+    e.accuracy = e.n ? double(e.correct) / double(e.n) : 0;
+    e.mean_len = e.n ? len / double(e.n) : 0;
+    wilson95(e.correct, e.n, &e.ci_lo, &e.ci_hi);
+    e.pass_n = np;
+    if (np > 0) {
+      std::vector<int> c(size_t(np), 0);
+      for (int64_t i = 0; i < np; ++i)
+        for (int s = 0; s < o.samples; ++s) {
+          const size_t j = probs.size() + size_t(i * o.samples + s);
+          c[size_t(i)] += grade(tok.decode(res[j].tokens), res[j].ended, probs[size_t(i)].answer()).correct;
+        }
+      for (int k : o.ks) {
+        double sum = 0, sum2 = 0;
+        for (int ci : c) {
+          const double v = pass_at_k(o.samples, ci, k);
+          sum += v;
+          sum2 += v * v;
+        }
+        const double mean = sum / double(np), var = std::max(0.0, sum2 / double(np) - mean * mean);
+        e.pass_at_k.push_back(mean);
+        e.pass_se.push_back(np > 1 ? std::sqrt(var / double(np - 1)) : 0);
+      }
+    }
+    if (!quiet)
+      std::fprintf(stderr, "eval %-8s %5lld problems  acc %.3f  (%lld tokens, %.0f tok/s)\n", e.bucket.c_str(),
+                   (long long)e.n, e.accuracy, (long long)rs.tokens, double(rs.tokens) / std::max(1e-9, rs.seconds));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace frugal::train

@@ -1,0 +1,35 @@
+// Sampling from a model under training through the serving engine (runtime/engine.h): the
+// current parameters become an in-memory GGUF image, the engine decodes every request in one
+// continuously batched loop (requests sharing a prompt share its prefill through the prefix
+// cache), and the tokens come back in request order.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "formats/gguf.h"
+#include "runtime/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace frugal::train {
+
+struct RolloutRequest {
+  std::vector<int32_t> prompt;
+  SamplerParams sampling;
+  int64_t max_tokens = 256;
+};
+
+struct RolloutResult {
+  std::vector<int32_t> tokens;  // generated, without the end-of-generation token
+  bool ended = false;           // stopped at an end-of-generation token (not the length limit)
+};
+
+struct RolloutStats {
+  double seconds = 0;
+  int64_t tokens = 0;
+};
+
+std::vector<RolloutResult> rollout(std::shared_ptr<GgufFile> image, const std::vector<RolloutRequest>& reqs,
+                                   int64_t n_ctx, int threads, int64_t max_seqs, RolloutStats* stats = nullptr);
+
+}  // namespace frugal::train
