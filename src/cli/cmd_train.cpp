@@ -31,7 +31,7 @@ const char* kUsage =
     "usage: frugal train STAGE [options]\n"
     "stages:\n"
     "  pretrain (--preset NAME | -m MODEL) -o OUT    next-token on generated worked problems\n"
-    "  sft -m MODEL -o OUT [--data FILE.jsonl]       cold-start SFT on chat-formatted reasoning\n"
+    "  sft (-m MODEL | --preset NAME) -o OUT [--data FILE.jsonl]   cold-start SFT on chat-formatted reasoning\n"
     "  grpo -m MODEL -o OUT                          GRPO with accuracy + format rewards\n"
     "  rs -m MODEL -o OUT [--traces FILE.jsonl]      rejection sampling, then SFT on the kept traces\n"
     "  distill --teacher MODEL (--preset NAME | -m STUDENT) -o OUT   SFT a dense student on filtered traces\n"
@@ -166,7 +166,7 @@ int stage_pretrain(Args& a) {
 
 int stage_sft(Args& a) {
   Common c = parse_common(a, "sft");
-  LoadedModel lm = load_or_preset(a, c.fixed, c.loop.seed, false);
+  LoadedModel lm = load_or_preset(a, c.fixed, c.loop.seed, true);
   Mix mix = parse_mix(a, c.fixed);
   const std::string data = a.get({"--data"});
   a.check_unused();
