@@ -27,6 +27,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors_writer.h"
 #include "kernels/quant.h"
+#include "model/deepseek/hparams.h"
 #include "model/vocab_gguf.h"
 
 namespace frugal::cli {
@@ -241,49 +242,24 @@ std::vector<GgufTensor> gguf_tensors(const TestModelPreset& p, const DeepseekWei
   return t;
 }
 
-// The keys llama.cpp's converter writes for deepseek2, in its order.
+// The preset's shape as the engine's hyper-parameters, whose GGUF keys model/deepseek writes.
 void deepseek_metadata(const TestModelPreset& p, GgufWriter& w) {
   const DeepseekShape& d = p.ds;
-  const std::string A = "deepseek2.";
-  auto u32 = [&](const std::string& k, int64_t v) { w.set(A + k, GgufValue::u32(uint32_t(v))); };
-  auto f32 = [&](const std::string& k, double v) { w.set(A + k, GgufValue::f32(float(v))); };
-  u32("block_count", p.n_layer + d.n_nextn);
-  if (d.n_nextn) u32("nextn_predict_layers", d.n_nextn);
-  u32("context_length", p.n_ctx);
-  u32("embedding_length", p.n_embd);
-  u32("feed_forward_length", p.n_ff);
-  u32("attention.head_count", p.n_head);
-  u32("attention.head_count_kv", 1);  // MLA is stored as MQA over the latent
-  f32("rope.freq_base", p.rope_theta);
-  f32("attention.layer_norm_rms_epsilon", p.rms_eps);
-  u32("expert_count", d.n_expert);
-  u32("expert_used_count", d.n_expert_used);
-  if (d.n_group > 1) {
-    u32("expert_group_count", d.n_group);
-    u32("expert_group_used_count", d.topk_group);
-  }
-  u32("expert_gating_func", d.sigmoid ? 2 : 1);
-  u32("leading_dense_block_count", d.n_dense);
-  u32("vocab_size", p.n_vocab);
-  u32("attention.q_lora_rank", d.q_lora);
-  u32("attention.kv_lora_rank", d.kv_lora);
-  u32("attention.key_length", d.kv_lora + d.rope);
-  u32("attention.value_length", d.kv_lora);
-  u32("attention.key_length_mla", d.nope + d.rope);
-  u32("attention.value_length_mla", d.v);
-  u32("expert_feed_forward_length", d.moe_ff);
-  u32("expert_shared_count", d.n_shared);
-  f32("expert_weights_scale", d.routed_scale);
-  if (d.norm_topk) w.set(A + "expert_weights_norm", GgufValue::boolean(true));
-  u32("rope.dimension_count", d.rope);
+  DeepseekHparams h;
+  h.n_embd = p.n_embd, h.n_vocab = p.n_vocab, h.n_layer = p.n_layer, h.n_nextn = d.n_nextn;
+  h.n_head = p.n_head, h.q_lora_rank = d.q_lora, h.kv_lora_rank = d.kv_lora;
+  h.nope = d.nope, h.rope = d.rope, h.v_dim = d.v, h.n_ff = p.n_ff, h.n_dense_lead = d.n_dense;
+  h.n_expert = d.n_expert, h.n_expert_used = d.n_expert_used, h.n_ff_exp = d.moe_ff, h.n_shared = d.n_shared;
+  h.n_group = d.n_group, h.n_group_used = d.topk_group;
+  h.sigmoid_gating = d.sigmoid, h.norm_topk = d.norm_topk, h.routed_scale = d.routed_scale;
+  h.rms_eps = p.rms_eps, h.rope_theta = p.rope_theta, h.n_ctx_train = p.n_ctx;
   if (d.yarn_factor > 0) {
-    w.set(A + "rope.scaling.type", GgufValue::str("yarn"));
-    f32("rope.scaling.factor", d.yarn_factor);
-    u32("rope.scaling.original_context_length", d.yarn_orig_ctx);
-    f32("rope.scaling.yarn_beta_fast", d.beta_fast);
-    f32("rope.scaling.yarn_beta_slow", d.beta_slow);
-    f32("rope.scaling.yarn_log_multiplier", 0.1 * d.mscale_all_dim);
+    h.yarn.factor = d.yarn_factor;
+    h.yarn.original_context = double(d.yarn_orig_ctx);
+    h.yarn.beta_fast = d.beta_fast, h.yarn.beta_slow = d.beta_slow;
+    h.yarn.log_multiplier = 0.1 * d.mscale_all_dim;
   }
+  for (auto& [k, v] : deepseek_gguf_metadata(h)) w.set(k, std::move(v));
 }
 
 std::unique_ptr<Progress> progress_for(const std::string& label, size_t total) {

@@ -60,21 +60,11 @@ std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOption
     std::vector<RolloutRequest> reqs;
     Rng rng(o.seed ^ std::hash<std::string>{}(e.bucket));
     for (const Problem& p : probs) {
-      RolloutRequest r;
-      r.prompt = tok.encode(chat_prompt(p.text), enc);
-      r.sampling.temperature = 0;
-      r.max_tokens = o.max_tokens;
-      reqs.push_back(std::move(r));
+      reqs.push_back(plain_sampling(tok.encode(chat_prompt(p.text), enc), 0, 0, o.max_tokens));
     }
     for (int64_t i = 0; i < np; ++i)
       for (int s = 0; s < o.samples; ++s) {
-        RolloutRequest r = reqs[size_t(i)];
-        r.sampling.temperature = o.temperature;
-        r.sampling.top_k = 0;
-        r.sampling.top_p = 1;
-        r.sampling.min_p = 0;
-        r.sampling.seed = rng.next();
-        reqs.push_back(std::move(r));
+        reqs.push_back(plain_sampling(reqs[size_t(i)].prompt, o.temperature, rng.next(), o.max_tokens));
       }
     RolloutStats rs;
     const std::vector<RolloutResult> res = rollout(image, reqs, n_ctx, o.threads, 256, &rs);

@@ -184,15 +184,7 @@ void train_grpo(TrainModel& m, const Vocab& v, const GrpoOptions& g, const LoopO
       problems.push_back(training_problem(g.buckets[rng.next() % g.buckets.size()], rng));
       const std::vector<int32_t> prompt = tok.encode(chat_prompt(problems.back().text), eo);
       for (int k = 0; k < g.group; ++k) {
-        RolloutRequest r;
-        r.prompt = prompt;
-        r.sampling.temperature = g.temperature;
-        r.sampling.top_k = 0;  // plain sampling: the engine draws from the policy the ratio assumes
-        r.sampling.top_p = 1;
-        r.sampling.min_p = 0;
-        r.sampling.seed = rng.next();
-        r.max_tokens = g.max_tokens;
-        reqs.push_back(std::move(r));
+        reqs.push_back(plain_sampling(prompt, g.temperature, rng.next(), g.max_tokens));
       }
     }
     RolloutStats rs;

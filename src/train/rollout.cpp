@@ -10,6 +10,18 @@
 
 namespace frugal::train {
 
+RolloutRequest plain_sampling(std::vector<int32_t> prompt, double temperature, uint64_t seed, int64_t max_tokens) {
+  RolloutRequest r;
+  r.prompt = std::move(prompt);
+  r.sampling.temperature = float(temperature);
+  r.sampling.top_k = 0;
+  r.sampling.top_p = 1;
+  r.sampling.min_p = 0;
+  r.sampling.seed = seed;
+  r.max_tokens = max_tokens;
+  return r;
+}
+
 std::vector<RolloutResult> rollout(std::shared_ptr<GgufFile> image, const std::vector<RolloutRequest>& reqs,
                                    int64_t n_ctx, int threads, int64_t max_seqs, RolloutStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -19,6 +19,10 @@ struct RolloutRequest {
   int64_t max_tokens = 256;
 };
 
+// Sampling from the model's own distribution at `temperature` (no top-k / top-p / min-p
+// truncation): the distribution GRPO's ratios and pass@k assume. Temperature 0 is greedy.
+RolloutRequest plain_sampling(std::vector<int32_t> prompt, double temperature, uint64_t seed, int64_t max_tokens);
+
 struct RolloutResult {
   std::vector<int32_t> tokens;  // generated, without the end-of-generation token
   bool ended = false;           // stopped at an end-of-generation token (not the length limit)

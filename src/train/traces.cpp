@@ -26,15 +26,8 @@ TraceStats sample_traces(const std::string& model_path, const Mix& mix, const Sa
   for (int64_t i = 0; i < o.problems; ++i) {
     problems.push_back(training_problem(mix.draw_bucket(rng), rng));
     for (int s = 0; s < o.samples; ++s) {
-      RolloutRequest r;
-      r.prompt = tok.encode(chat_prompt(problems.back().text), eo);
-      r.sampling.temperature = o.temperature;
-      r.sampling.top_k = 0;
-      r.sampling.top_p = 1;
-      r.sampling.min_p = 0;
-      r.sampling.seed = rng.next();
-      r.max_tokens = o.max_tokens;
-      reqs.push_back(std::move(r));
+      reqs.push_back(plain_sampling(tok.encode(chat_prompt(problems.back().text), eo), o.temperature, rng.next(),
+                                    o.max_tokens));
     }
   }
   RolloutStats rs;

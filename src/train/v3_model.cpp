@@ -271,41 +271,8 @@ double V3Model::forward_flops(double span) const {
 }
 
 std::vector<std::pair<std::string, GgufValue>> V3Model::gguf_metadata() const {
-  // The keys llama.cpp's converter writes for deepseek2 (see make-test-model).
-  std::vector<std::pair<std::string, GgufValue>> kv;
-  const std::string A = "deepseek2.";
-  auto u32 = [&](const std::string& k, int64_t v) { kv.emplace_back(A + k, GgufValue::u32(uint32_t(v))); };
-  auto f32 = [&](const std::string& k, double v) { kv.emplace_back(A + k, GgufValue::f32(float(v))); };
-  kv.emplace_back("general.architecture", GgufValue::str("deepseek2"));
-  u32("block_count", hp_.n_layer + hp_.n_nextn);
-  if (hp_.n_nextn) u32("nextn_predict_layers", hp_.n_nextn);
-  u32("context_length", hp_.n_ctx_train);
-  u32("embedding_length", hp_.n_embd);
-  u32("feed_forward_length", hp_.n_ff);
-  u32("attention.head_count", hp_.n_head);
-  u32("attention.head_count_kv", 1);
-  f32("rope.freq_base", hp_.rope_theta);
-  f32("attention.layer_norm_rms_epsilon", hp_.rms_eps);
-  u32("expert_count", hp_.n_expert);
-  u32("expert_used_count", hp_.n_expert_used);
-  if (hp_.n_group > 1) {
-    u32("expert_group_count", hp_.n_group);
-    u32("expert_group_used_count", hp_.n_group_used);
-  }
-  u32("expert_gating_func", hp_.sigmoid_gating ? 2 : 1);
-  u32("leading_dense_block_count", hp_.n_dense_lead);
-  u32("vocab_size", hp_.n_vocab);
-  u32("attention.q_lora_rank", hp_.q_lora_rank);
-  u32("attention.kv_lora_rank", hp_.kv_lora_rank);
-  u32("attention.key_length", hp_.kv_lora_rank + hp_.rope);
-  u32("attention.value_length", hp_.kv_lora_rank);
-  u32("attention.key_length_mla", hp_.nope + hp_.rope);
-  u32("attention.value_length_mla", hp_.v_dim);
-  u32("expert_feed_forward_length", hp_.n_ff_exp);
-  u32("expert_shared_count", hp_.n_shared);
-  f32("expert_weights_scale", hp_.routed_scale);
-  if (hp_.norm_topk) kv.emplace_back(A + "expert_weights_norm", GgufValue::boolean(true));
-  u32("rope.dimension_count", hp_.rope);
+  std::vector<std::pair<std::string, GgufValue>> kv = deepseek_gguf_metadata(hp_);
+  kv.insert(kv.begin(), {"general.architecture", GgufValue::str("deepseek2")});
   return kv;
 }
 

@@ -72,4 +72,49 @@ DeepseekHparams read_deepseek_hparams(const WeightBinder& b) {
   return h;
 }
 
+std::vector<std::pair<std::string, GgufValue>> deepseek_gguf_metadata(const DeepseekHparams& h) {
+  std::vector<std::pair<std::string, GgufValue>> kv;
+  const std::string A = "deepseek2.";
+  auto u32 = [&](const std::string& k, int64_t v) { kv.emplace_back(A + k, GgufValue::u32(uint32_t(v))); };
+  auto f32 = [&](const std::string& k, double v) { kv.emplace_back(A + k, GgufValue::f32(float(v))); };
+  u32("block_count", h.n_layer + h.n_nextn);
+  if (h.n_nextn) u32("nextn_predict_layers", h.n_nextn);
+  u32("context_length", h.n_ctx_train);
+  u32("embedding_length", h.n_embd);
+  u32("feed_forward_length", h.n_ff);
+  u32("attention.head_count", h.n_head);
+  u32("attention.head_count_kv", 1);  // MLA is stored as MQA over the latent
+  f32("rope.freq_base", h.rope_theta);
+  f32("attention.layer_norm_rms_epsilon", h.rms_eps);
+  u32("expert_count", h.n_expert);
+  u32("expert_used_count", h.n_expert_used);
+  if (h.n_group > 1) {
+    u32("expert_group_count", h.n_group);
+    u32("expert_group_used_count", h.n_group_used);
+  }
+  u32("expert_gating_func", h.sigmoid_gating ? 2 : 1);
+  u32("leading_dense_block_count", h.n_dense_lead);
+  u32("vocab_size", h.n_vocab);
+  u32("attention.q_lora_rank", h.q_lora_rank);
+  u32("attention.kv_lora_rank", h.kv_lora_rank);
+  u32("attention.key_length", h.kv_lora_rank + h.rope);
+  u32("attention.value_length", h.kv_lora_rank);
+  u32("attention.key_length_mla", h.nope + h.rope);
+  u32("attention.value_length_mla", h.v_dim);
+  u32("expert_feed_forward_length", h.n_ff_exp);
+  u32("expert_shared_count", h.n_shared);
+  f32("expert_weights_scale", h.routed_scale);
+  if (h.norm_topk) kv.emplace_back(A + "expert_weights_norm", GgufValue::boolean(true));
+  u32("rope.dimension_count", h.rope);
+  if (h.yarn.factor > 1) {
+    kv.emplace_back(A + "rope.scaling.type", GgufValue::str("yarn"));
+    f32("rope.scaling.factor", h.yarn.factor);
+    u32("rope.scaling.original_context_length", int64_t(h.yarn.original_context));
+    f32("rope.scaling.yarn_beta_fast", h.yarn.beta_fast);
+    f32("rope.scaling.yarn_beta_slow", h.yarn.beta_slow);
+    f32("rope.scaling.yarn_log_multiplier", h.yarn.log_multiplier);
+  }
+  return kv;
+}
+
 }  // namespace frugal

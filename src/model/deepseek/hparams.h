@@ -2,6 +2,11 @@
 // GGUF keys carry them; read once by read_deepseek_hparams.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/gguf.h"
 
 #include "model/yarn.h"
 
@@ -31,5 +36,10 @@ struct DeepseekHparams {
 };
 
 DeepseekHparams read_deepseek_hparams(const WeightBinder& b);
+
+// The inverse: the deepseek2.* keys llama.cpp's converter writes, in its order, such that
+// read_deepseek_hparams gives `h` back (YaRN keys only when yarn.factor > 1). Both writers of
+// deepseek2 files (make-test-model, the trainer) use it so the two cannot drift apart.
+std::vector<std::pair<std::string, GgufValue>> deepseek_gguf_metadata(const DeepseekHparams& h);
 
 }  // namespace frugal
