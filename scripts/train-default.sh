@@ -39,10 +39,11 @@ seconds_of() { awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }' "$LOGS/sec
 stage pretrain pretrain --preset frugal-r1-tiny --steps 300 --lr 2e-3 --seed 1
 # 2. Cold start: chat-formatted reasoning, mostly detailed scratchpads (R1's readable CoT).
 stage sft sft -m "$WORK/pretrain.gguf" --steps 60 --lr 5e-4 --style-mix 0.1,0.3,0.6 --seed 2
-# 3. GRPO on the buckets where the SFT model is neither always right nor always wrong.
-stage grpo grpo -m "$WORK/sft.gguf" --steps 40 --prompts 16 --group 8 --max-tokens 400 --lr 2e-4 \
-  --loss dr_grpo --eps-high 0.28 --beta 0.01 --dynamic-sampling \
-  --buckets 'add 3x2,sub 3x2,mul 2x2,mul 3x1,mul 3x2' --seed 3
+# 3. GRPO on the buckets where the SFT model is neither always right nor always wrong (greedy
+# 13-45 % after SFT), sampled at T = 0.7 (the ratios are taken under the same tempered policy).
+stage grpo grpo -m "$WORK/sft.gguf" --steps 60 --prompts 16 --group 8 --max-tokens 400 --temperature 0.7 \
+  --lr 3e-5 --loss dr_grpo --eps-high 0.28 --beta 0.01 --dynamic-sampling \
+  --buckets 'add 3x2,sub 2x2,sub 3x2,mul 2x2,mul 3x1,mul 3x2' --seed 3
 # 3b. Control: GRPO's wall-clock time spent on more SFT (same data and options as stage 2).
 if [[ ! -f $WORK/control.gguf ]]; then
   sft_steps=60 sft_s=$(seconds_of sft) grpo_s=$(seconds_of grpo)

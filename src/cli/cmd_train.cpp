@@ -38,7 +38,7 @@ const char* kUsage =
     "common options: --steps N --batch-tokens N --micro-tokens N --lr X --min-lr-frac X --warmup X --wd X\n"
     "  --clip X --seed N --mtp-lambda X --balance-alpha X --bias-gamma X -t THREADS --log FILE.csv\n"
     "  --checkpoint FILE [--checkpoint-every N] [--resume] [--stop-after N] [--quiet]\n"
-    "sft mix: --style-mix EMPTY,SHORT,DETAILED (fractions) --chat-fraction X\n"
+    "pretrain / sft mix: --style-mix EMPTY,SHORT,DETAILED (fractions) --chat-fraction X --buckets 'add 2x2,...'\n"
     "grpo: --prompts P --group G --max-tokens N --temperature T --minibatches M --loss grpo|dr_grpo|dapo\n"
     "  --eps-low X --eps-high X --beta X --dynamic-sampling --buckets 'mul 3x2,add 3x2' --ref-reset N\n"
     "rs / distill: --problems N --samples K --max-tokens N --temperature T --traces FILE.jsonl";
@@ -99,8 +99,28 @@ Common parse_common(Args& a, const std::string& stage) {
   return c;
 }
 
+// "mul 3x2,add 3x3" -> buckets.
+std::vector<Bucket> parse_bucket_list(const std::string& list) {
+  std::vector<Bucket> out;
+  size_t i = 0;
+  while (i <= list.size()) {
+    const size_t j = std::min(list.find(',', i), list.size());
+    std::string one = list.substr(i, j - i);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
+    out.push_back(parse_bucket(one));
+    i = j + 1;
+  }
+  return out;
+}
+
 Mix parse_mix(Args& a, nlohmann::ordered_json& fixed) {
   Mix mix = Mix::standard();
+  if (const std::string b = a.get({"--buckets"}); !b.empty()) {
+    mix.buckets = parse_bucket_list(b);
+    mix.weights.assign(mix.buckets.size(), 1.0);
+    fixed["buckets"] = b;
+  }
   const std::string sm = a.get({"--style-mix"});
   if (!sm.empty()) {
     double e, s, d;
@@ -240,15 +260,7 @@ int stage_grpo(Args& a) {
   g.dynamic_sampling = a.flag({"--dynamic-sampling"});
   const std::string buckets = a.get({"--buckets"});
   a.check_unused();
-  if (!buckets.empty()) {
-    g.buckets.clear();
-    size_t i = 0;
-    while (i <= buckets.size()) {
-      const size_t j = std::min(buckets.find(',', i), buckets.size());
-      g.buckets.push_back(parse_bucket(buckets.substr(i, j - i)));
-      i = j + 1;
-    }
-  }
+  if (!buckets.empty()) g.buckets = parse_bucket_list(buckets);
   if (g.prompts <= 0 || g.group < 2 || g.max_tokens <= 0 || g.minibatches <= 0 || g.temperature <= 0)
     fail("--prompts > 0, --group >= 2, --max-tokens > 0, --minibatches > 0 and --temperature > 0 are required");
   c.fixed["grpo"] = g.to_json();

@@ -103,7 +103,8 @@ ForwardOut DenseStudent::forward(Tape& t, const TrainBatch& b, const ForwardOpti
   const Id normed = rms_norm(t, x, P("output_norm.weight"), c_.rms_eps);
   const Id logits = linear(t, normed, table);
   ForwardOut out;
-  out.logprobs = token_logprobs(t, logits, std::make_shared<std::vector<int32_t>>(b.targets));
+  out.logprobs = token_logprobs(t, o.temperature == 1 ? logits : scale(t, logits, 1 / o.temperature),
+                                std::make_shared<std::vector<int32_t>>(b.targets));
   if (o.keep_logits) out.logits = logits;
   return out;
 }

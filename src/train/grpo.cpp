@@ -110,7 +110,8 @@ struct Sample {
 // Log-probabilities of each sample's response tokens under m, micro-batched; with grads: the
 // loss's dlogp is seeded and back-propagated, accumulating into m's gradients.
 void response_logprobs(TrainModel& m, Tape& t, const std::vector<const Sample*>& ss, int64_t micro_tokens,
-                       std::vector<std::vector<float>>& out, const std::vector<std::vector<float>>* seed) {
+                       float temperature, std::vector<std::vector<float>>& out,
+                       const std::vector<std::vector<float>>* seed) {
   out.assign(ss.size(), {});
   for (size_t i0 = 0; i0 < ss.size();) {
     TrainBatch b;
@@ -126,7 +127,9 @@ void response_logprobs(TrainModel& m, Tape& t, const std::vector<const Sample*>&
       ++i1;
     }
     t.clear();
-    const ForwardOut f = m.forward(t, b, ForwardOptions{});
+    ForwardOptions fo;
+    fo.temperature = temperature;
+    const ForwardOut f = m.forward(t, b, fo);
     std::vector<float> g(size_t(b.size()), 0.f);
     for (size_t i = i0; i < i1; ++i) {
       const int64_t r0 = first[i - i0], L = int64_t(ss[i]->response.size());
@@ -235,8 +238,8 @@ void train_grpo(TrainModel& m, const Vocab& v, const GrpoOptions& g, const LoopO
     // Old log-probabilities: the policy that sampled, before this step's first update.
     std::vector<std::vector<std::vector<float>>> old(static_cast<size_t>(mbs)), refp(static_cast<size_t>(mbs));
     for (int b = 0; b < mbs && !used.empty(); ++b) {
-      response_logprobs(m, t, mb[size_t(b)], o.micro_tokens, old[size_t(b)], nullptr);
-      if (ref) response_logprobs(*ref, t, mb[size_t(b)], o.micro_tokens, refp[size_t(b)], nullptr);
+      response_logprobs(m, t, mb[size_t(b)], o.micro_tokens, g.temperature, old[size_t(b)], nullptr);
+      if (ref) response_logprobs(*ref, t, mb[size_t(b)], o.micro_tokens, g.temperature, refp[size_t(b)], nullptr);
     }
     for (int b = 0; b < mbs && !used.empty(); ++b) {
       auto& ss = mb[size_t(b)];
@@ -244,7 +247,7 @@ void train_grpo(TrainModel& m, const Vocab& v, const GrpoOptions& g, const LoopO
       std::vector<GrpoSeq> gs(ss.size());
       // The first mini-batch is on-policy: its current log-probabilities are the old ones.
       if (b == 0) cur = old[0];
-      else response_logprobs(m, t, ss, o.micro_tokens, cur, nullptr);
+      else response_logprobs(m, t, ss, o.micro_tokens, g.temperature, cur, nullptr);
       for (size_t i = 0; i < ss.size(); ++i) {
         gs[i].adv = ss[i]->adv;
         gs[i].logp = cur[i];
@@ -253,7 +256,7 @@ void train_grpo(TrainModel& m, const Vocab& v, const GrpoOptions& g, const LoopO
       }
       const GrpoObjective obj = grpo_objective(gs, int(ss.size()) / g.group, g.group, g);
       std::vector<std::vector<float>> ignored;
-      response_logprobs(m, t, ss, o.micro_tokens, ignored, &obj.dlogp);
+      response_logprobs(m, t, ss, o.micro_tokens, g.temperature, ignored, &obj.dlogp);
       gnorm = opt.step(lr);
       m.params().zero_grad();
       m.after_step(o.bias_gamma);

@@ -31,6 +31,9 @@ struct ForwardOptions {
   float balance_alpha = 0;   // sequence-wise MoE balance loss weight (aux)
   bool count_load = false;   // record expert loads for the bias update
   bool keep_logits = false;  // logits of every row in ForwardOut::logits
+  // logprobs of the distribution the engine samples at this temperature (logits / T): GRPO's
+  // ratios must be taken under the policy that drew the samples.
+  float temperature = 1;
 };
 
 struct ForwardOut {

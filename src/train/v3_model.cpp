@@ -81,6 +81,9 @@ DeepseekHparams V3Model::hparams_of(const GgufFile& f) {
   const GgufTensorInfo* emb = f.find_tensor("token_embd.weight");
   if (!emb || emb->ne.size() != 2) fail("%s: missing tensor 'token_embd.weight'", f.path().c_str());
   hp.n_vocab = emb->ne[1];
+  if (hp.yarn.factor > 1)
+    fail("%s: YaRN rope scaling (factor %g) cannot be trained yet; the trainer's rope is plain", f.path().c_str(),
+         hp.yarn.factor);
   return hp;
 }
 
@@ -220,7 +223,8 @@ ForwardOut V3Model::forward(Tape& t, const TrainBatch& b, const ForwardOptions& 
   const Id out_w = t.param(head);
   ForwardOut out;
   const Id logits = linear(t, normed, out_w);
-  out.logprobs = token_logprobs(t, logits, std::make_shared<std::vector<int32_t>>(b.targets));
+  out.logprobs = token_logprobs(t, o.temperature == 1 ? logits : scale(t, logits, 1 / o.temperature),
+                                std::make_shared<std::vector<int32_t>>(b.targets));
   if (o.keep_logits) out.logits = logits;
 
   if (o.mtp && has_mtp()) {

@@ -186,3 +186,37 @@ TEST(TrainModels, DenseStudentForwardEqualsTheEngine) {
     EXPECT_LT(worst, 1e-4) << arch;
   }
 }
+
+// GRPO's ratios at a sampling temperature: the trainer's log-probabilities must be those of the
+// distribution the engine samples, log softmax(logits / T), computed here in double from the
+// engine's own logits.
+TEST(TrainModels, TemperedLogprobsAreThoseTheEngineSamples) {
+  const Vocab v = byte_vocab();
+  DeepseekHparams hp = tiny_v3(int64_t(v.tokens.size()));
+  V3Model m(hp);
+  m.init(5);
+  const TrainBatch b = two_sequences(hp.n_vocab);
+  auto em = load_model(model_image(m, v, "tiny"));
+  const std::vector<float> ref = engine_logits(*em, b, false, nullptr);
+  for (float T : {1.0f, 0.7f, 1.6f}) {
+    Tape t(pool2());
+    ForwardOptions o;
+    o.temperature = T;
+    const ForwardOut f = m.forward(t, b, o);
+    double worst = 0;
+    int compared = 0;
+    for (int64_t r = 0; r < b.size(); ++r) {
+      const int32_t y = b.targets[size_t(r)];
+      if (y < 0) continue;
+      const float* z = ref.data() + r * hp.n_vocab;
+      double mx = -1e300, s = 0;
+      for (int64_t j = 0; j < hp.n_vocab; ++j) mx = std::max(mx, double(z[j]) / T);
+      for (int64_t j = 0; j < hp.n_vocab; ++j) s += std::exp(double(z[j]) / T - mx);
+      const double lp = double(z[y]) / T - mx - std::log(s);
+      worst = std::max(worst, std::fabs(double(t.val(f.logprobs)[r]) - lp));
+      ++compared;
+    }
+    EXPECT_GT(compared, 5);
+    EXPECT_LT(worst, 1e-4) << "T=" << T;
+  }
+}
