@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "formats/gguf.h"
@@ -67,6 +68,8 @@ class BandwidthProbe {
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i)
+    if (std::strcmp(argv[i], "--train") == 0) return bench_train(argc, argv);
   Args a(argc, argv, {"--json", "--mtp"});
   std::string path = a.get({"-m", "--model"});
   int64_t n_prompt = a.get_int({"-p", "--n-prompt"}, 512);

@@ -14,6 +14,7 @@
 #include "chat/model_template.h"
 #include "chat/output_parser.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/common.h"
 #include "cli/line_input.h"
 #include "core/tmp_file.h"
@@ -114,7 +115,7 @@ class Printer {
 
 int cmd_chat(int argc, char** argv) {
   Args a(argc, argv, {"--mtp", "--no-color", "--ignore-eos", "--verbose-prompt"});
-  const std::string model_path = a.get({"-m", "--model"});
+  const std::string model_path = model_or_default(a.get({"-m", "--model"}));
   const std::string template_file = a.get({"--template"});
   std::string system = a.get({"--system"});
   ChatOptions o;

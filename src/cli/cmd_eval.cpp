@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/tmp_file.h"
+#include "train/arith.h"
 #include "train/eval.h"
 
 namespace frugal::cli {
@@ -20,7 +21,9 @@ namespace {
 
 const char* kUsage =
     "usage: frugal eval -m MODEL [--buckets 'mul 3x2,add 3x3'] [-n 2000] [--pass-problems P --samples S\n"
-    "       --k 1,2,4,8 --temperature T] [--max-tokens N] [--seed N] [-t THREADS] [--json FILE|-] [--quiet]";
+    "       --k 1,2,4,8 --temperature T] [--max-tokens N] [--seed N] [-t THREADS] [--json FILE|-] [--quiet]\n"
+    "       frugal eval --problems-out FILE.jsonl [--buckets ...] [-n N] [--seed N]   the same problems as\n"
+    "       {\"bucket\", \"question\", \"answer\"} lines, for asking them through another client (no model needed)";
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -41,7 +44,8 @@ int cmd_eval(int argc, char** argv) {
     std::puts(kUsage);
     return 0;
   }
-  const std::string model = model_or_default(a.get({"-m", "--model"}));
+  const std::string problems_out = a.get({"--problems-out"});
+  const std::string model = problems_out.empty() ? model_or_default(a.get({"-m", "--model"})) : "";
   EvalOptions o;
   for (const std::string& b : split(a.get({"--buckets"}), ',')) o.buckets.push_back(parse_bucket(b));
   o.n = a.get_int({"-n"}, o.n);
@@ -63,6 +67,19 @@ int cmd_eval(int argc, char** argv) {
     fail("-n, --max-tokens and --samples must be > 0, --pass-problems >= 0");
   if (!(o.temperature > 0)) fail("--temperature must be > 0 (the greedy figures need no flag)");
 
+  if (!problems_out.empty()) {
+    std::vector<Bucket> buckets = o.buckets;
+    if (buckets.empty()) {
+      buckets = trained_buckets();
+      for (const Bucket& b : held_out_buckets()) buckets.push_back(b);
+    }
+    std::string lines;
+    for (const Bucket& bk : buckets)
+      for (const Problem& p : eval_problems(bk, o.n, o.seed))
+        lines += nlohmann::ordered_json({{"bucket", bk.name()}, {"question", p.text}, {"answer", p.answer()}}).dump() + "\n";
+    write_file_atomically(problems_out, lines);
+    return 0;
+  }
   const std::vector<BucketEval> res = evaluate(model, o, quiet);
 
   nlohmann::ordered_json j = {{"model", model}, {"n", o.n}, {"pass_problems", o.pass_problems},

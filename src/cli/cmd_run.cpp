@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/common.h"
 #include "formats/gguf.h"
 #include "runtime/generator.h"
@@ -13,7 +14,7 @@ namespace frugal::cli {
 
 int cmd_run(int argc, char** argv) {
   Args a(argc, argv, {"--ignore-eos", "--no-bos", "--mtp"});
-  std::string model_path = a.get({"-m", "--model"});
+  std::string model_path = model_or_default(a.get({"-m", "--model"}));
   std::string prompt = a.get({"-p", "--prompt"});
   std::string prompt_file = a.get({"-f", "--file"});
   int64_t n_predict = a.get_int({"-n", "--n-predict"}, 128);

@@ -12,6 +12,7 @@
 
 #include "chat/model_template.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/common.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
@@ -63,7 +64,8 @@ void print_snippets(const server::ServerOptions& so, int port, const std::string
 
 int cmd_serve(int argc, char** argv) {
   Args a(argc, argv, {"--quiet", "--no-disk-cache"});
-  const std::vector<std::string> paths = a.get_all({"-m", "--model"});
+  std::vector<std::string> paths = a.get_all({"-m", "--model"});
+  if (paths.empty()) paths.push_back(model_or_default(""));
   const std::vector<std::string> aliases = a.get_all({"--alias"});
   // --alias and --chat-template apply to the models in -m order ("" keeps the model's own).
   const std::vector<std::string> templates = a.get_all({"--chat-template"});

@@ -1,6 +1,8 @@
 #include "train/ops.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -33,15 +35,35 @@ RopeTable make_rope_table(const std::vector<int32_t>& pos, int64_t n_rot, double
   return r;
 }
 
+namespace {
+std::atomic<uint64_t> g_linear_flops{0}, g_linear_ns{0};
+
+// Runs one linear matmul of 2·a·b·c flops, adding it to the totals.
+template <class F>
+void timed(int64_t a, int64_t b, int64_t c, F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  g_linear_flops.fetch_add(uint64_t(2 * a * b * c), std::memory_order_relaxed);
+  g_linear_ns.fetch_add(uint64_t(ns), std::memory_order_relaxed);
+}
+}  // namespace
+
+MatmulTotals linear_totals() {
+  return {double(g_linear_flops.load()), double(g_linear_ns.load()) * 1e-9};
+}
+
 Id linear(Tape& t, Id x, Id w) {
   const int64_t T = t.rows(x), in = t.cols(x), out = t.rows(w);
   if (t.cols(w) != in) fail("internal: linear: x has %lld columns, w %lld", (long long)in, (long long)t.cols(w));
   const Id y = t.op(T, out, {x, w});
-  kernels::sgemm(false, true, T, out, in, 1.f, t.val(x), in, t.val(w), in, 0.f, t.val(y), out, t.pool());
+  timed(T, out, in, [&] { kernels::sgemm(false, true, T, out, in, 1.f, t.val(x), in, t.val(w), in, 0.f, t.val(y), out, t.pool()); });
   t.set_backward(y, [&t, x, w, y, T, in, out] {
     const float* dy = t.grad(y);
-    if (float* dx = t.grad(x)) kernels::sgemm(false, false, T, in, out, 1.f, dy, out, t.val(w), in, 1.f, dx, in, t.pool());
-    if (float* dw = t.grad(w)) kernels::sgemm(true, false, out, in, T, 1.f, dy, out, t.val(x), in, 1.f, dw, in, t.pool());
+    if (float* dx = t.grad(x))
+      timed(T, in, out, [&] { kernels::sgemm(false, false, T, in, out, 1.f, dy, out, t.val(w), in, 1.f, dx, in, t.pool()); });
+    if (float* dw = t.grad(w))
+      timed(out, in, T, [&] { kernels::sgemm(true, false, out, in, T, 1.f, dy, out, t.val(x), in, 1.f, dw, in, t.pool()); });
   });
   return y;
 }

@@ -28,6 +28,13 @@ RopeTable make_rope_table(const std::vector<int32_t>& pos, int64_t n_rot, double
 
 // y = x · Wᵀ: x [T, in], w [out, in] -> [T, out].
 Id linear(Tape& t, Id x, Id w);
+// Flops (2·M·N·K) and wall seconds of every linear() matmul so far, forward and backward:
+// what `frugal bench --train` divides by the FMA peak. Linear ops run on the calling thread
+// (each sgemm uses the whole pool), so the seconds add up to wall time.
+struct MatmulTotals {
+  double flops = 0, seconds = 0;
+};
+MatmulTotals linear_totals();
 // a + b, same shape.
 Id add(Tape& t, Id a, Id b);
 // x + b (b [1, cols] broadcast over rows).

@@ -41,6 +41,7 @@ std::vector<RolloutResult> rollout(std::shared_ptr<GgufFile> image, const std::v
     GenRequest g;
     g.prompt = r.prompt;
     g.sampling = r.sampling;
+    g.ignore_eos = r.ignore_eos;
     g.max_tokens = std::min<int64_t>(r.max_tokens, n_ctx - int64_t(r.prompt.size()));
     if (g.max_tokens <= 0) fail("rollout: a prompt of %zu tokens leaves no room in the context (%lld)", r.prompt.size(), (long long)n_ctx);
     streams.push_back(engine.submit(std::move(g)));

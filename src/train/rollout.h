@@ -17,6 +17,7 @@ struct RolloutRequest {
   std::vector<int32_t> prompt;
   SamplerParams sampling;
   int64_t max_tokens = 256;
+  bool ignore_eos = false;  // run to max_tokens (benchmarks: a fixed amount of work)
 };
 
 // Sampling from the model's own distribution at `temperature` (no top-k / top-p / min-p

@@ -112,8 +112,10 @@ LoopResult train_supervised(TrainModel& m, const Vocab& v, ExampleSource& src, c
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double tok_s = double(n_tok) / secs;
     // A token attends to L/2 earlier ones on average: the mean span is sum(L²/2) / tokens.
-    const double flops = 3 * double(n_tok) * m.forward_flops(span / double(n_tok)) / secs / 1e9;
-    res = {loss, tok_s, flops, step + 1 - start};
+    const double step_flops = 3 * double(n_tok) * m.forward_flops(span / double(n_tok));
+    const double flops = step_flops / secs / 1e9;
+    res.last_loss = loss, res.tokens_per_s = tok_s, res.gflops = flops, res.steps_done = step + 1 - start;
+    res.tokens_total += n_tok, res.flops_total += step_flops, res.seconds_total += secs;
     log.row(step + 1, {loss, mtp_loss, aux, correct / double(n_tgt), lr, gnorm, double(n_tok), tok_s, flops});
     std::vector<std::pair<std::string, std::string>> fields = {{"loss", strfmt("%.4f", loss)},
                                                                {"acc", strfmt("%.3f", correct / double(n_tgt))}};

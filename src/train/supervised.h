@@ -35,8 +35,11 @@ struct LoopOptions {
 };
 
 struct LoopResult {
-  double last_loss = 0, tokens_per_s = 0, gflops = 0;
+  double last_loss = 0, tokens_per_s = 0, gflops = 0;  // of the last step
   int64_t steps_done = 0;
+  // Over every step of this call: tokens, model flops (3 x forward: forward + backward), seconds.
+  int64_t tokens_total = 0;
+  double flops_total = 0, seconds_total = 0;
 };
 
 // Draws examples (truncated to max_len) until `tokens` tokens; at least one.

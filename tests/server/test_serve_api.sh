@@ -170,13 +170,13 @@ if [ "$BUILD" = "$SRC/build" ]; then
   PORT=0 bash "$SRC/scripts/run-default.sh" --no-disk-cache >"$W/default.out" 2>"$W/default.err" &
   PID=$!
   for _ in $(seq 1 600); do grep -q "console.log" "$W/default.out" 2>/dev/null && break; sleep 0.1; done
-  check "run-default.sh: serves default-model and prints the snippets" \
-    bash -c "grep -q 'listening on http://127.0.0.1:[0-9]*/v1 (models: default-model)' '$W/default.out' && grep -q '\"model\": \"default-model\"' '$W/default.out'"
+  check "run-default.sh: serves frugal-r1-tiny and prints the snippets" \
+    bash -c "grep -q 'listening on http://127.0.0.1:[0-9]*/v1 (models: frugal-r1-tiny)' '$W/default.out' && grep -q '\"model\": \"frugal-r1-tiny\"' '$W/default.out'"
   stop
 fi
 
 # Bad command lines are errors, not crashes.
-expect_error "serve: no model" "usage: frugal serve" "$FRUGAL" serve
+expect_error "serve: no -m and no default model" "FRUGAL_DEFAULT_MODEL=.*no such file" env FRUGAL_DEFAULT_MODEL="$W/none.gguf" "$FRUGAL" serve
 expect_error "serve: missing model file" "no-such.gguf" "$FRUGAL" serve -m "$W/no-such.gguf"
 expect_error "serve: duplicate names" "two models are named" "$FRUGAL" serve -m "$M" -m "$M" --no-disk-cache
 [ $FAIL -eq 0 ] || { echo "--- server log"; tail -40 "$W/serve.err"; }
