@@ -26,7 +26,7 @@ check "run prints timings and the noise note" bash -c "'$FRUGAL' run -m '$f' -p 
 check "bench --json has the fields" bash -c "'$FRUGAL' bench -m '$f' -p 16 -n 4 -r 1 -t 1 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert all(k in j for k in (\"pp_tok_s\",\"tg_tok_s\",\"membw_gb_s\",\"roofline_frac\")) and j[\"tg_tok_s\"] > 0'"
 
 # Bad input.
-expect_error "no arguments to run" "usage" "$FRUGAL" run
+expect_error "run: no -m and no default model" "FRUGAL_DEFAULT_MODEL=.*no such file" env FRUGAL_DEFAULT_MODEL="$W/none.gguf" "$FRUGAL" run -p hi
 expect_error "unknown option" "unknown option --bogus" "$FRUGAL" run -m "$f" -p x --bogus 1
 expect_error "missing file" "nope.gguf.*(cannot open|No such)" "$FRUGAL" run -m "$W/nope.gguf" -p x
 head -c 5000 /dev/urandom > "$W/random.gguf"
