@@ -49,9 +49,14 @@ def plot_supervised(logs, out):
         b.plot(d["step"], d["token_acc"], label=name)
     a.set(title="loss (next-token cross-entropy)", xlabel="step", yscale="log")
     b.set(title="token accuracy", xlabel="step")
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-        ax.legend()
+    save(fig, (a, b), out)
+
+
+def save(fig, axes, out, fontsize=None, grid_axis="both"):
+    """Grid and legend on every axis, then the PNG."""
+    for ax in axes:
+        ax.grid(alpha=0.3, axis=grid_axis)
+        ax.legend(fontsize=fontsize)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -70,11 +75,7 @@ def plot_grpo(d, out):
         if key == "mean_len" and "mean_len_correct" in d:
             ax.plot(d["step"], smooth(d["mean_len_correct"], w), color="C1", label="correct samples")
         ax.set(title=title, xlabel="GRPO step")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save(fig, axes.flat, out)
 
 
 def plot_pass(evals, out_pass):
@@ -90,10 +91,7 @@ def plot_pass(evals, out_pass):
     if drawn:
         ax.set(title="pass@k (sampled, unbiased estimator)", xlabel="k", ylabel="pass@k", xscale="log")
         ax.set_xticks(ks, [str(k) for k in ks])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out_pass, dpi=110)
+        save(fig, [ax], out_pass, fontsize=7)
     plt.close(fig)
 
 
@@ -121,11 +119,7 @@ def plot_accuracy(evals, out_acc):
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(buckets))], buckets, rotation=60, fontsize=8)
     ax.set(title="greedy accuracy per bucket (95 % Wilson intervals)", ylabel="accuracy", ylim=(0, 1))
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_acc, dpi=110)
-    plt.close(fig)
+    save(fig, [ax], out_acc, fontsize=8, grid_axis="y")
 
 
 def main():
