@@ -114,8 +114,8 @@ def plot_accuracy(evals, out_acc):
                 b = by[bk]
                 xs.append(j + i * width)
                 ys.append(b["accuracy"])
-                lo.append(b["accuracy"] - b["ci95"][0])
-                hi.append(b["ci95"][1] - b["accuracy"])
+                lo.append(max(0.0, b["accuracy"] - b["ci95"][0]))  # rounding can cross the point
+                hi.append(max(0.0, b["ci95"][1] - b["accuracy"]))
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(buckets))], buckets, rotation=60, fontsize=8)
     ax.set(title="greedy accuracy per bucket (95 % Wilson intervals)", ylabel="accuracy", ylim=(0, 1))
