@@ -47,7 +47,7 @@ int cmd_eval(int argc, char** argv) {
   const std::string problems_out = a.get({"--problems-out"});
   const std::string model = problems_out.empty() ? model_or_default(a.get({"-m", "--model"})) : "";
   EvalOptions o;
-  for (const std::string& b : split(a.get({"--buckets"}), ',')) o.buckets.push_back(parse_bucket(b));
+  o.buckets = parse_buckets(a.get({"--buckets"}));
   o.n = a.get_int({"-n"}, o.n);
   o.pass_problems = a.get_int({"--pass-problems"}, o.pass_problems);
   o.samples = int(a.get_int({"--samples"}, o.samples));
@@ -68,13 +68,8 @@ int cmd_eval(int argc, char** argv) {
   if (!(o.temperature > 0)) fail("--temperature must be > 0 (the greedy figures need no flag)");
 
   if (!problems_out.empty()) {
-    std::vector<Bucket> buckets = o.buckets;
-    if (buckets.empty()) {
-      buckets = trained_buckets();
-      for (const Bucket& b : held_out_buckets()) buckets.push_back(b);
-    }
     std::string lines;
-    for (const Bucket& bk : buckets)
+    for (const Bucket& bk : buckets_or_all(o.buckets))
       for (const Problem& p : eval_problems(bk, o.n, o.seed))
         lines += nlohmann::ordered_json({{"bucket", bk.name()}, {"question", p.text}, {"answer", p.answer()}}).dump() + "\n";
     write_file_atomically(problems_out, lines);

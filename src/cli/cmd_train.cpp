@@ -99,25 +99,10 @@ Common parse_common(Args& a, const std::string& stage) {
   return c;
 }
 
-// "mul 3x2,add 3x3" -> buckets.
-std::vector<Bucket> parse_bucket_list(const std::string& list) {
-  std::vector<Bucket> out;
-  size_t i = 0;
-  while (i <= list.size()) {
-    const size_t j = std::min(list.find(',', i), list.size());
-    std::string one = list.substr(i, j - i);
-    one.erase(0, one.find_first_not_of(' '));
-    one.erase(one.find_last_not_of(' ') + 1);
-    out.push_back(parse_bucket(one));
-    i = j + 1;
-  }
-  return out;
-}
-
 Mix parse_mix(Args& a, nlohmann::ordered_json& fixed) {
   Mix mix = Mix::standard();
   if (const std::string b = a.get({"--buckets"}); !b.empty()) {
-    mix.buckets = parse_bucket_list(b);
+    mix.buckets = parse_buckets(b);
     mix.weights.assign(mix.buckets.size(), 1.0);
     fixed["buckets"] = b;
   }
@@ -260,7 +245,7 @@ int stage_grpo(Args& a) {
   g.dynamic_sampling = a.flag({"--dynamic-sampling"});
   const std::string buckets = a.get({"--buckets"});
   a.check_unused();
-  if (!buckets.empty()) g.buckets = parse_bucket_list(buckets);
+  if (!buckets.empty()) g.buckets = parse_buckets(buckets);
   if (g.prompts <= 0 || g.group < 2 || g.max_tokens <= 0 || g.minibatches <= 0 || g.temperature <= 0)
     fail("--prompts > 0, --group >= 2, --max-tokens > 0, --minibatches > 0 and --temperature > 0 are required");
   c.fixed["grpo"] = g.to_json();

@@ -121,6 +121,27 @@ Bucket parse_bucket(const std::string& s) {
   fail("unknown bucket '%s' (expected e.g. 'mul 3x2': add|sub|mul, then AxB with 1 <= B <= A <= 6)", s.c_str());
 }
 
+std::vector<Bucket> parse_buckets(const std::string& list) {
+  std::vector<Bucket> out;
+  size_t i = 0;
+  while (i <= list.size()) {
+    const size_t j = std::min(list.find(',', i), list.size());
+    std::string one = list.substr(i, j - i);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
+    if (!one.empty()) out.push_back(parse_bucket(one));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::vector<Bucket> buckets_or_all(const std::vector<Bucket>& chosen) {
+  if (!chosen.empty()) return chosen;
+  std::vector<Bucket> all = trained_buckets();
+  for (const Bucket& b : held_out_buckets()) all.push_back(b);
+  return all;
+}
+
 std::vector<Bucket> trained_buckets() {
   std::vector<Bucket> v;
   for (ArithOp op : {ArithOp::Add, ArithOp::Sub, ArithOp::Mul})

@@ -30,8 +30,12 @@ struct Bucket {
 };
 // "add 3x2" etc.; throws Error for anything else.
 Bucket parse_bucket(const std::string& s);
+// "mul 3x2, add 3x3" -> buckets; throws Error naming the one it cannot read.
+std::vector<Bucket> parse_buckets(const std::string& list);
 std::vector<Bucket> trained_buckets();   // every op x {1x1, 2x1, 2x2, 3x1, 3x2}
 std::vector<Bucket> held_out_buckets();  // every op x {3x3, 4x2}
+// `chosen`, or when empty every trained then every held-out bucket (what eval covers).
+std::vector<Bucket> buckets_or_all(const std::vector<Bucket>& chosen);
 
 struct Problem {
   ArithOp op;

@@ -43,11 +43,7 @@ std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOption
   if (end_think.size() != 1 || !tok.is_special(end_think[0]))
     fail("%s: its vocabulary has no %s token: not a model frugal train made, so it cannot be graded here", model_path.c_str(), kEndThink);
   const int64_t n_ctx = image->get_int(image->architecture() + ".context_length").value_or(1024);
-  std::vector<Bucket> buckets = o.buckets;
-  if (buckets.empty()) {
-    buckets = trained_buckets();
-    for (const Bucket& b : held_out_buckets()) buckets.push_back(b);
-  }
+  const std::vector<Bucket> buckets = buckets_or_all(o.buckets);
   for (int k : o.ks)
     if (o.pass_problems > 0 && (k <= 0 || k > o.samples)) fail("pass@%d needs --samples >= %d", k, k);
   std::vector<BucketEval> out;
