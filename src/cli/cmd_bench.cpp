@@ -1,6 +1,6 @@
 // frugal bench: prompt processing (pp) and generation (tg) speed, and generation as a fraction
-// of the memory-bandwidth roofline measured on this machine in the same run: decode must read
-// every weight once per token, so bandwidth / bytes-per-token is its speed of light.
+// of the memory-bandwidth roofline measured on this machine before and after the run: decode
+// must read every weight once per token, so bandwidth / bytes-per-token is its speed of light.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,10 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_roofline.h"
 #include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "formats/gguf.h"
+#include "kernels/membw.h"
 #include "runtime/generator.h"
 
 namespace frugal::cli {
@@ -30,47 +32,13 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-// Multi-threaded read of a buffer much larger than the caches (STREAM-like; best of `passes`).
-class BandwidthProbe {
- public:
-  explicit BandwidthProbe(ThreadPool& pool) : pool_(pool), buf_(size_t(1) << 25) {  // 256 MiB
-    pool_.parallel_for(int64_t(buf_.size()), 1 << 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) buf_[size_t(i)] = uint64_t(i) * 0x9E3779B97F4A7C15ull;
-    });
-    sink_.resize(size_t(pool_.size()) * 8);
-  }
-  double measure_gbs(int passes = 3) {
-    const size_t n = buf_.size();
-    double best = 0;
-    for (int pass = 0; pass < passes; ++pass) {
-      double t0 = now_seconds();
-      pool_.run([&](int ith, int nth) {
-        size_t b = n * size_t(ith) / size_t(nth), e = n * size_t(ith + 1) / size_t(nth);
-        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (size_t i = b; i + 4 <= e; i += 4) {
-          a0 += buf_[i];
-          a1 += buf_[i + 1];
-          a2 += buf_[i + 2];
-          a3 += buf_[i + 3];
-        }
-        sink_[size_t(ith) * 8] = a0 ^ a1 ^ a2 ^ a3;
-      });
-      best = std::max(best, double(n * 8) / (now_seconds() - t0) / 1e9);
-    }
-    return best;
-  }
-
- private:
-  ThreadPool& pool_;
-  std::vector<uint64_t> buf_;
-  std::vector<uint64_t> sink_;
-};
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     if (std::strcmp(argv[i], "--train") == 0) return bench_train(argc, argv);
   Args a(argc, argv, {"--json", "--mtp"});
+  const int64_t membw_mb = a.get_int({"--membw-mb"}, -1);
   std::string path = a.get({"-m", "--model"});
   int64_t n_prompt = a.get_int({"-p", "--n-prompt"}, 512);
   int64_t n_gen = a.get_int({"-n", "--n-gen"}, 128);
@@ -81,22 +49,30 @@ int cmd_bench(int argc, char** argv) {
   const LoadOptions lo = load_options_from(a);
   a.check_unused();
   if (path.empty())
-    fail("usage: frugal bench -m FILE|HF_DIR [-p 512] [-n 128] [-r 3] [-t THREADS] [--json] [--load-as TYPE] [--mtp]");
+    fail("usage: frugal bench -m FILE|HF_DIR [-p 512] [-n 128] [-r 3] [-t THREADS] [--json] [--load-as TYPE] [--mtp]\n"
+         "                    [--membw-mb N (bandwidth probe buffer; default max(8 x LLC, 512), 0: no probe)]");
   if (n_prompt < 0 || n_gen < 0 || reps < 1) fail("-p and -n must be >= 0 and -r >= 1");
+  if (membw_mb < -1) fail("--membw-mb must be >= 0");
+
+  ThreadPool pool(threads);
+  // Before the model is mapped, so the probe's buffer cannot push the weights out of the page
+  // cache; after the run again, because the bandwidth of a shared machine drifts.
+  const bool probe = membw_mb != 0;
+  const size_t probe_bytes = membw_mb > 0 ? size_t(membw_mb) << 20 : 0;
+  kernels::MembwResult bw_before, bw_after;
+  if (probe) bw_before = kernels::measure_memory_bandwidth(pool, 5, probe_bytes);
 
   auto model = load_model(path, lo);
   prefetch_weights(*model, threads);  // progress goes to stderr, JSON to stdout
   const auto& c = model->config();
-  ThreadPool pool(threads);
   const int64_t V = c.n_vocab;
   std::vector<float> logits(static_cast<size_t>(V));
   auto log = [&](const char* fmt, auto... args) {
     if (!json) std::fprintf(stderr, fmt, args...);
   };
 
-  BandwidthProbe probe(pool);
   const double bytes_per_tok = double(model->weight_bytes_per_token());
-  std::vector<double> pp, tg, bws, fracs;
+  std::vector<double> pp, tg;
   Rng rng(1234);
   auto cache = model->new_cache(1, std::max<int64_t>(n_prompt, n_gen + 1));
   Batch b;
@@ -113,29 +89,15 @@ int cmd_bench(int argc, char** argv) {
       log("  pp%lld rep %lld: %.2f tok/s\n", (long long)n_prompt, (long long)r, double(n_prompt) / dt);
     }
     if (n_gen > 0) {
-      // The bandwidth of a shared machine drifts by 2x within seconds, so it is sampled
-      // during the run itself: one probe pass every 8 tokens (outside the timed part), and the
-      // run's roofline uses the median sample.
-      std::vector<double> samples;
-      double dt = 0;
+      double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
-        if (i % 8 == 0) samples.push_back(probe.measure_gbs(1));
-        double t0 = now_seconds();
         b.clear();
         b.add(int32_t(rng.next() % uint64_t(V)), int32_t(i), 0, true);
         model->forward(b, *cache, logits.data(), pool);
-        dt += now_seconds() - t0;
       }
-      samples.push_back(probe.measure_gbs(1));
-      const double bw = stats(samples).median;
-      const double tps = double(n_gen) / dt, frac = tps / (bw * 1e9 / bytes_per_tok);
-      if (r >= 0) {
-        tg.push_back(tps);
-        bws.push_back(bw);
-        fracs.push_back(frac);
-      }
-      log("  tg%lld rep %lld: %.2f tok/s, %.1f GB/s read bandwidth, %.0f%% of roofline\n", (long long)n_gen,
-          (long long)r, tps, bw, frac * 100);
+      const double tps = double(n_gen) / (now_seconds() - t0);
+      if (r >= 0) tg.push_back(tps);
+      log("  tg%lld rep %lld: %.2f tok/s\n", (long long)n_gen, (long long)r, tps);
     }
   }
   // Speculative decoding with the MTP draft head: the same greedy generation with and without
@@ -168,19 +130,18 @@ int cmd_bench(int argc, char** argv) {
     s_mtp = stats(spec);
   }
   const int64_t kv_bytes = cache->bytes_per_token();
-  if (bws.empty()) bws.push_back(probe.measure_gbs());
+  if (probe) bw_after = kernels::measure_memory_bandwidth(pool, 5, probe_bytes);
   Stats sp = pp.empty() ? Stats{} : stats(pp), sg = tg.empty() ? Stats{} : stats(tg);
-  const double bw = stats(bws).median, frac = fracs.empty() ? 0 : stats(fracs).median;
-  const double roofline = bw * 1e9 / bytes_per_tok;
+  const Roofline rl = roofline_of(bw_before, bw_after, bytes_per_tok, tg);
+  if (probe) warn_about_roofline(rl, bytes_per_tok, bw_before, bw_after);
 
   if (json) {
     nlohmann::json j = {
         {"model", path}, {"arch", c.arch}, {"threads", threads}, {"n_prompt", n_prompt}, {"n_gen", n_gen},
         {"repetitions", reps}, {"pp_tok_s", sp.median}, {"pp_tok_s_min", sp.min}, {"pp_tok_s_max", sp.max},
-        {"tg_tok_s", sg.median}, {"tg_tok_s_min", sg.min}, {"tg_tok_s_max", sg.max}, {"membw_gb_s", bw},
-        {"weight_bytes_per_token", bytes_per_tok}, {"roofline_tok_s", roofline}, {"roofline_frac", frac}, {"roofline_frac_min", fracs.empty() ? 0 : stats(fracs).min},
-        {"roofline_frac_max", fracs.empty() ? 0 : stats(fracs).max},
-        {"file_bytes", 0}, {"kv_bytes_per_token", kv_bytes}};
+        {"tg_tok_s", sg.median}, {"tg_tok_s_min", sg.min}, {"tg_tok_s_max", sg.max},
+        {"weight_bytes_per_token", bytes_per_tok}, {"file_bytes", 0}, {"kv_bytes_per_token", kv_bytes}};
+    add_roofline_json(j, rl, bw_before, bw_after);
     if (run_mtp) {
       j["mtp_tg_tok_s"] = s_mtp.median;
       j["mtp_plain_tg_tok_s"] = s_plain.median;
@@ -199,9 +160,7 @@ int cmd_bench(int argc, char** argv) {
     if (!tg.empty())
       std::printf("| %s | %d | tg%lld | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, sg.median,
                   sg.min, sg.max);
-    std::printf("\nmemory read bandwidth: %.1f GB/s (median of the runs); weights per token: %.3f GB; "
-                "tg roofline: %.2f tok/s; tg = %.0f%% of roofline (median of per-run ratios)\n",
-                bw, bytes_per_tok / 1e9, roofline, frac * 100);
+    print_roofline(rl, bytes_per_tok, bw_before, bw_after, threads);
     std::printf("KV cache: %lld bytes per token (fp32, all layers)\n", (long long)kv_bytes);
     if (run_mtp)
       std::printf("MTP speculative decoding (greedy, tg%lld): %.2f tok/s vs %.2f plain = %.2fx; draft acceptance %.0f%% "

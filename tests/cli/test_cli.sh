@@ -23,7 +23,18 @@ a=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 1 --seed 5 2>/dev/null)
 b=$("$FRUGAL" run -m "$f" -p "Hello" -n 16 --temp 1 --seed 5 2>/dev/null)
 check "seeded run is reproducible" test "$a" = "$b"
 check "run prints timings and the noise note" bash -c "'$FRUGAL' run -m '$f' -p 'Hi' -n 4 2>&1 >/dev/null | grep -q 'random weights' && '$FRUGAL' run -m '$f' -p 'Hi' -n 4 2>&1 >/dev/null | grep -qE 'generation [0-9]+ tokens .* tok/s'"
-check "bench --json has the fields" bash -c "'$FRUGAL' bench -m '$f' -p 16 -n 4 -r 1 -t 1 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert all(k in j for k in (\"pp_tok_s\",\"tg_tok_s\",\"membw_gb_s\",\"roofline_frac\")) and j[\"tg_tok_s\"] > 0'"
+# A 64 MiB probe keeps the test quick (the default is 8x the last-level cache, >= 512 MiB).
+check "bench --json has the fields" bash -c "'$FRUGAL' bench -m '$f' -p 16 -n 4 -r 1 -t 2 --membw-mb 64 --json | $PY -c '
+import json, sys
+j = json.load(sys.stdin)
+assert all(k in j for k in (\"pp_tok_s\", \"tg_tok_s\", \"membw_gb_s\", \"roofline_frac\", \"roofline_tok_s\")) and j[\"tg_tok_s\"] > 0
+assert j[\"membw_buffer_bytes\"] >= 63 << 20 and j[\"membw_gb_s\"] == j[\"membw_read_gb_s\"]
+for k in (\"read_gb_s\", \"copy_gb_s\", \"triad_gb_s\"):
+    assert 0.5 < j[\"membw_before\"][k] < 1000 and 0.5 < j[\"membw_after\"][k] < 1000, k
+assert j[\"membw_read_gb_s\"] == max(j[\"membw_before\"][\"read_gb_s\"], j[\"membw_after\"][\"read_gb_s\"])
+assert not j[\"roofline_impossible\"]  # a tiny model lives in the cache: no DRAM roofline to exceed
+'"
+check "bench --membw-mb 0 skips the probe" bash -c "'$FRUGAL' bench -m '$f' -p 4 -n 2 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j[\"membw_gb_s\"] == 0 and j[\"roofline_frac\"] == 0'"
 
 # Bad input.
 expect_error "run: no -m and no default model" "FRUGAL_DEFAULT_MODEL=.*no such file" env FRUGAL_DEFAULT_MODEL="$W/none.gguf" "$FRUGAL" run -p hi

@@ -36,7 +36,7 @@ PY
 for m in v3-mini-f32 v2lite-mini-q8_0; do
   want=$(latent_bytes "$GG/$m.gguf")
   check "inspect $m: KV cache = latent only ($want bytes/token)" bash -c "'$FRUGAL' inspect '$GG/$m.gguf' | grep -q 'KV cache: $want bytes per token'"
-  check "bench $m: kv_bytes_per_token = $want" bash -c "'$FRUGAL' bench -m '$GG/$m.gguf' -p 8 -n 4 -r 1 --json | $PY -c 'import json,sys; assert json.load(sys.stdin)[\"kv_bytes_per_token\"] == $want'"
+  check "bench $m: kv_bytes_per_token = $want" bash -c "'$FRUGAL' bench -m '$GG/$m.gguf' -p 8 -n 4 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; assert json.load(sys.stdin)[\"kv_bytes_per_token\"] == $want'"
 done
 
 for temp in 0 0.8; do
@@ -45,7 +45,7 @@ for temp in 0 0.8; do
   check "run --mtp (temp $temp) prints the same text" test "$a" = "$b"
   check "run --mtp reports acceptance" grep -qE 'mtp: [0-9]+ drafted, [0-9]+ accepted' "$W/err"
 done
-check "bench --mtp reports acceptance and speed-up" bash -c "'$FRUGAL' bench -m '$GG/v3-mini-f32.gguf' -p 8 -n 16 -r 1 --mtp --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert 0 <= j[\"mtp_acceptance\"] <= 1 and j[\"mtp_speedup\"] > 0'"
+check "bench --mtp reports acceptance and speed-up" bash -c "'$FRUGAL' bench -m '$GG/v3-mini-f32.gguf' -p 8 -n 16 -r 1 --mtp --membw-mb 0 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert 0 <= j[\"mtp_acceptance\"] <= 1 and j[\"mtp_speedup\"] > 0'"
 check "run --mtp on a model without MTP says so" bash -c "'$FRUGAL' run -m '$GG/v2lite-mini-f32.gguf' -p hi -n 2 --mtp 2>&1 >/dev/null | grep -q 'no MTP module'"
 
 # Hugging Face folders as DeepSeek releases them (FP8 + 128x128 scales, sharded with an index):
