@@ -93,4 +93,20 @@ void print_roofline(const Roofline& r, double bytes_per_tok, const MembwResult& 
   std::printf("\n");
 }
 
+int bench_membw(int threads, size_t bytes, bool json) {
+  ThreadPool pool(threads);
+  const MembwResult m = kernels::measure_memory_bandwidth(pool, 5, bytes);
+  if (json) {
+    nlohmann::json j = membw_json(m);
+    j["threads"] = threads;
+    j["buffer_bytes"] = m.buffer_bytes;
+    j["llc_bytes"] = kernels::last_level_cache_bytes();
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("memory bandwidth, GB/s (%d threads, best of 5 passes over %.0f MiB): read %.1f, copy %.1f, triad %.1f\n",
+                threads, double(m.buffer_bytes) / (1 << 20), m.read_gb_s, m.copy_gb_s, m.triad_gb_s);
+  }
+  return 0;
+}
+
 }  // namespace frugal::cli

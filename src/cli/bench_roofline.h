@@ -28,4 +28,7 @@ void add_roofline_json(nlohmann::json& j, const Roofline& r, const kernels::Memb
 void print_roofline(const Roofline& r, double bytes_per_tok, const kernels::MembwResult& before,
                     const kernels::MembwResult& after, int threads);
 
+// `frugal bench --membw`: the probe alone (bytes 0: the default size), as JSON or a line.
+int bench_membw(int threads, size_t bytes, bool json);
+
 }  // namespace frugal::cli

@@ -37,7 +37,7 @@ Stats stats(std::vector<double> v) {
 int cmd_bench(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     if (std::strcmp(argv[i], "--train") == 0) return bench_train(argc, argv);
-  Args a(argc, argv, {"--json", "--mtp"});
+  Args a(argc, argv, {"--json", "--mtp", "--membw"});
   const int64_t membw_mb = a.get_int({"--membw-mb"}, -1);
   std::string path = a.get({"-m", "--model"});
   int64_t n_prompt = a.get_int({"-p", "--n-prompt"}, 512);
@@ -45,14 +45,17 @@ int cmd_bench(int argc, char** argv) {
   int64_t reps = a.get_int({"-r", "--repetitions"}, 3);
   bool json = a.flag({"--json"});
   bool mtp = a.flag({"--mtp"});
+  const bool membw_only = a.flag({"--membw"});
   int threads = threads_from(a);
   const LoadOptions lo = load_options_from(a);
   a.check_unused();
+  if (membw_mb < -1) fail("--membw-mb must be >= 0");
+  if (membw_only) return bench_membw(threads, membw_mb > 0 ? size_t(membw_mb) << 20 : 0, json);
   if (path.empty())
     fail("usage: frugal bench -m FILE|HF_DIR [-p 512] [-n 128] [-r 3] [-t THREADS] [--json] [--load-as TYPE] [--mtp]\n"
-         "                    [--membw-mb N (bandwidth probe buffer; default max(8 x LLC, 512), 0: no probe)]");
+         "                    [--membw-mb N (bandwidth probe buffer; default max(8 x LLC, 512), 0: no probe)]\n"
+         "       frugal bench --membw [-t THREADS] [--membw-mb N] [--json]   (the bandwidth probe alone)");
   if (n_prompt < 0 || n_gen < 0 || reps < 1) fail("-p and -n must be >= 0 and -r >= 1");
-  if (membw_mb < -1) fail("--membw-mb must be >= 0");
 
   ThreadPool pool(threads);
   // Before the model is mapped, so the probe's buffer cannot push the weights out of the page

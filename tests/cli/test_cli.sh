@@ -34,6 +34,7 @@ for k in (\"read_gb_s\", \"copy_gb_s\", \"triad_gb_s\"):
 assert j[\"membw_read_gb_s\"] == max(j[\"membw_before\"][\"read_gb_s\"], j[\"membw_after\"][\"read_gb_s\"])
 assert not j[\"roofline_impossible\"]  # a tiny model lives in the cache: no DRAM roofline to exceed
 '"
+check "bench --membw alone: read, copy, triad" bash -c "'$FRUGAL' bench --membw --membw-mb 64 -t 2 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert all(0.5 < j[k] < 1000 for k in (\"read_gb_s\",\"copy_gb_s\",\"triad_gb_s\")) and j[\"threads\"] == 2'"
 check "bench --membw-mb 0 skips the probe" bash -c "'$FRUGAL' bench -m '$f' -p 4 -n 2 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j[\"membw_gb_s\"] == 0 and j[\"roofline_frac\"] == 0'"
 
 # Bad input.
