@@ -48,17 +48,18 @@ add_peer "${IK_LLAMA_LABEL:-ik_llama.cpp}" IK_LLAMA_BENCH "${IK_LLAMA_BENCH_ARGS
 probe() {  # where
   "$FRUGAL" bench --membw -t "$T" --json >"$OUT/membw-$1.json"
 }
-frugal_depth=(); [ "$D" = 0 ] || frugal_depth=(-d "$D")
+# -d only when asked for: ik_llama.cpp's llama-bench has no -d.
+depth=(); [ "$D" = 0 ] || depth=(-d "$D")
 run_frugal() {  # file, round, index
   # No in-run probe: the whole comparison is bracketed by one at its start and end.
-  "$FRUGAL" bench -m "$1" -p "$P" -n "$N" -r 1 -t "$T" "${frugal_depth[@]}" --membw-mb 0 --json \
+  "$FRUGAL" bench -m "$1" -p "$P" -n "$N" -r 1 -t "$T" "${depth[@]}" --membw-mb 0 --json \
     >"$OUT/frugal.$3.$2.json" 2>"$OUT/frugal.$3.$2.err" || { cat "$OUT/frugal.$3.$2.err" >&2; exit 1; }
 }
 run_peer() {  # peer index, file, round, file index
   local label bin args
   IFS='|' read -r label bin args <<<"${peers[$1]}"
   # shellcheck disable=SC2086  # args are flags, split on purpose
-  "$bin" -m "$2" -p "$P" -n "$N" -d "$D" -t "$T" -r 1 -o json $args \
+  "$bin" -m "$2" -p "$P" -n "$N" "${depth[@]}" -t "$T" -r 1 -o json $args \
     >"$OUT/peer$1.$4.$3.json" 2>"$OUT/peer$1.$4.$3.err" || { tail -5 "$OUT/peer$1.$4.$3.err" >&2; exit 1; }
 }
 

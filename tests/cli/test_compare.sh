@@ -36,7 +36,7 @@ FRUGAL="$W/frugal" LLAMA_BENCH="$W/peer" LLAMA_LABEL=peer IK_LLAMA_BENCH= \
 check "compare.sh runs" test $? -eq 0
 check "rounds alternate who goes first" test "$(cut -d' ' -f1 "$W/calls" | paste -sd' ')" = "frugal peer peer frugal frugal peer"
 check "frugal gets the sizes, threads, one repetition" grep -q -- "^frugal bench -m $W/m.gguf -p 512 -n 128 -r 1 -t 2 " "$W/calls"
-check "the peer gets the same" grep -q -- "^peer -m $W/m.gguf -p 512 -n 128 -d 0 -t 2 -r 1 -o json" "$W/calls"
+check "the peer gets the same" grep -q -- "^peer -m $W/m.gguf -p 512 -n 128 -t 2 -r 1 -o json" "$W/calls"
 check "pp: medians, ranges, ratio of medians and per-round range" \
   grep -qF "| pp512 | 100.00 (90.00–120.00) | 50.00 (40.00–60.00) | 2.00x (2.00–2.25) |" "$W/table"
 check "tg: medians, ranges, ratio of medians and per-round range" \
