@@ -35,36 +35,66 @@ std::vector<int> digits(int64_t v) {
   return d;
 }
 
-void add_block(std::string& out, int64_t x, int64_t y) {
-  const auto dx = digits(x), dy = digits(y);
-  int c = 0;
-  for (size_t i = 0; i < std::max(dx.size(), dy.size()); ++i) {
-    const int a = i < dx.size() ? dx[i] : 0, b = i < dy.size() ? dy[i] : 0, s = a + b + c;
-    out += num(a) + "+" + num(b) + "+" + num(c) + "=" + num(s) + ", carry " + num(s / 10) + "\n";
-    c = s / 10;
-  }
+// The detailed scratchpad works one column per line, least significant first, and every
+// line restates what is left of the operands, so the digits a line needs are the last ones
+// of the operands written at its start, and the result so far (most significant first) is
+// the previous line's with one digit in front. A tiny transformer then only ever looks a few
+// tokens back or copies a short run, instead of counting positions inside a number (Lee et
+// al., arXiv 2307.03381: this shape of scratchpad makes multi-digit arithmetic learnable from
+// little data).
+std::string rest(const std::vector<int>& d, size_t from) {  // digits [from, end) as a number
+  std::string s;
+  for (size_t i = d.size(); i > from; --i) s += char('0' + d[i - 1]);
+  return s.empty() ? "_" : s;
 }
 
-void sub_block(std::string& out, int64_t x, int64_t y) {  // x >= y
+// "x+y c0: ..." lines; returns the sum's digits (most significant first).
+std::string add_block(std::string& out, int64_t x, int64_t y) {
   const auto dx = digits(x), dy = digits(y);
+  std::string r;
+  int c = 0;
+  for (size_t i = 0; i < std::max(dx.size(), dy.size()) || c; ++i) {
+    const int a = i < dx.size() ? dx[i] : 0, b = i < dy.size() ? dy[i] : 0, s = a + b + c;
+    r.insert(r.begin(), char('0' + s % 10));
+    out += rest(dx, i) + "+" + rest(dy, i) + " c" + num(c) + ": " + num(a) + "+" + num(b) + "+" + num(c) + "=" +
+           num(s) + ", r" + r + " c" + num(s / 10) + "\n";
+    c = s / 10;
+  }
+  return r;
+}
+
+std::string sub_block(std::string& out, int64_t x, int64_t y) {  // x >= y
+  const auto dx = digits(x), dy = digits(y);
+  std::string r;
   int br = 0;
   for (size_t i = 0; i < dx.size(); ++i) {
     const int a = dx[i], b = i < dy.size() ? dy[i] : 0, d = a - b - br;
-    out += num(a) + "-" + num(b) + "-" + num(br) + "=" + num(d);
-    if (d < 0) out += ", +10=" + num(d + 10) + ", borrow 1\n";
-    else out += ", borrow 0\n";
+    r.insert(r.begin(), char('0' + (d + 10) % 10));
+    out += rest(dx, i) + "-" + rest(dy, i) + " b" + num(br) + ": " + num(a) + "-" + num(b) + "-" + num(br) + "=" + num(d);
+    if (d < 0) out += "+10=" + num(d + 10);
+    out += ", r" + r + " b" + num(d < 0) + "\n";
     br = d < 0;
   }
+  return r;
 }
 
-void mul_digit_block(std::string& out, int64_t x, int d) {
+// x times one digit d; the last line carries the final carry into the result.
+std::string mul_digit_block(std::string& out, int64_t x, int d) {
   const auto dx = digits(x);
+  std::string r;
   int c = 0;
-  for (int a : dx) {
-    const int p = a * d + c;
-    out += num(a) + "*" + num(d) + "+" + num(c) + "=" + num(p) + ", carry " + num(p / 10) + "\n";
+  for (size_t i = 0; i < dx.size(); ++i) {
+    const int p = dx[i] * d + c;
+    r.insert(r.begin(), char('0' + p % 10));
+    out += rest(dx, i) + "*" + num(d) + " c" + num(c) + ": " + num(dx[i]) + "*" + num(d) + "+" + num(c) + "=" + num(p) +
+           ", r" + r + " c" + num(p / 10) + "\n";
     c = p / 10;
   }
+  if (c) {
+    r.insert(r.begin(), char('0' + c));
+    out += "_*" + num(d) + " c" + num(c) + ": r" + r + "\n";
+  }
+  return r;
 }
 
 // Non-zero place values of v, highest first (86 -> 80, 6); {0} for 0.
@@ -254,16 +284,16 @@ std::string reasoning(const Problem& p, Style s) {
       out += "so " + num(b) + "-" + num(a) + "=" + num(b - a) + "\n";
     }
   } else {
+    // One partial product per digit of b, last digit first, each added to the sum so far.
     const auto db = digits(b);
     int64_t sum = 0, shift = 1;
     for (size_t j = 0; j < db.size(); ++j, shift *= 10) {
-      const int64_t part = a * db[j] * shift;
-      out += num(a) + "*" + num(db[j]) + ":\n";
+      out += num(a) + "*" + rest(db, j) + ": last " + num(db[j]) + ", rest " + rest(db, j + 1) + "\n";
+      const int64_t prod = a * db[j], part = prod * shift;
       mul_digit_block(out, a, db[j]);
-      out += "so " + num(a) + "*" + num(db[j]) + "=" + num(a * db[j]);
-      out += j > 0 ? ", shifted " + num(part) + "\n" : "\n";
+      out += "so " + num(a) + "*" + num(db[j]) + "=" + num(prod);
+      out += j > 0 && part != 0 ? ", shifted " + num(part) + "\n" : "\n";
       if (j > 0) {
-        out += num(sum) + "+" + num(part) + ":\n";
         add_block(out, sum, part);
         out += "so " + num(sum) + "+" + num(part) + "=" + num(sum + part) + "\n";
       }
