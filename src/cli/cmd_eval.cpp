@@ -22,6 +22,8 @@ namespace {
 const char* kUsage =
     "usage: frugal eval -m MODEL [--buckets 'mul 3x2,add 3x3'] [-n 2000] [--pass-problems P --samples S\n"
     "       --k 1,2,4,8 --temperature T] [--max-tokens N] [--seed N] [-t THREADS] [--json FILE|-] [--quiet]\n"
+    "       [--mtp-problems N]   also: N problems per bucket decoded by one stream with and without the\n"
+    "                            model's MTP draft head (acceptance, speed-up, identical output)\n"
     "       frugal eval --problems-out FILE.jsonl [--buckets ...] [-n N] [--seed N]   the same problems as\n"
     "       {\"bucket\", \"question\", \"answer\"} lines, for asking them through another client (no model needed)";
 
@@ -60,6 +62,7 @@ int cmd_eval(int argc, char** argv) {
   o.max_tokens = a.get_int({"--max-tokens"}, o.max_tokens);
   o.seed = uint64_t(a.get_int({"--seed"}, 1));
   o.threads = int(a.get_int({"-t", "--threads"}, 0));
+  const int64_t mtp_problems = a.get_int({"--mtp-problems"}, 0);
   const std::string json = a.get({"--json"});
   const bool quiet = a.flag({"--quiet"});
   a.check_unused();
@@ -76,6 +79,13 @@ int cmd_eval(int argc, char** argv) {
     return 0;
   }
   const std::vector<BucketEval> res = evaluate(model, o, quiet);
+  MtpEval mtp;
+  if (mtp_problems > 0) {
+    std::vector<Problem> ps;
+    for (const Bucket& bk : buckets_or_all(o.buckets))
+      for (const Problem& p : eval_problems(bk, std::min(mtp_problems, o.n), o.seed)) ps.push_back(p);
+    mtp = evaluate_mtp(model, ps, o.max_tokens, o.threads);
+  }
 
   nlohmann::ordered_json j = {{"model", model}, {"n", o.n}, {"pass_problems", o.pass_problems},
                               {"samples", o.samples}, {"temperature", o.temperature}, {"seed", o.seed}};
@@ -92,6 +102,11 @@ int cmd_eval(int argc, char** argv) {
     }
     j["buckets"].push_back(b);
   }
+  if (mtp.problems > 0)
+    j["mtp"] = {{"problems", mtp.problems}, {"identical", mtp.identical},   {"tokens", mtp.tokens},
+                {"drafted", mtp.drafted},   {"accepted", mtp.accepted},     {"acceptance", mtp.acceptance()},
+                {"plain_tok_s", double(mtp.tokens) / mtp.plain_s}, {"mtp_tok_s", double(mtp.tokens) / mtp.mtp_s},
+                {"speedup", mtp.speedup()}};
   if (json == "-") {
     std::puts(j.dump(1).c_str());
     return 0;
@@ -107,6 +122,11 @@ int cmd_eval(int argc, char** argv) {
     for (double p : e.pass_at_k) std::printf("  %8.3f", p);
     std::printf("\n");
   }
+  if (mtp.problems > 0)
+    std::printf("MTP (one stream, greedy, %lld problems): draft acceptance %.1f%%, %.1f tok/s with vs %.1f without = "
+                "%.2fx; identical output %lld/%lld\n",
+                (long long)mtp.problems, 100 * mtp.acceptance(), double(mtp.tokens) / mtp.mtp_s,
+                double(mtp.tokens) / mtp.plain_s, mtp.speedup(), (long long)mtp.identical, (long long)mtp.problems);
   return 0;
 }
 

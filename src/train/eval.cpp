@@ -1,11 +1,13 @@
 #include "train/eval.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 
 #include "core/error.h"
 #include "model/vocab_gguf.h"
+#include "runtime/generator.h"
 #include "train/byte_vocab.h"
 #include "train/rewards.h"
 #include "train/rollout.h"
@@ -51,17 +53,18 @@ std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOption
     BucketEval e;
     e.bucket = bk.name();
     e.held_out = bk.held_out();
-    const std::vector<Problem> probs = eval_problems(bk, o.n, o.seed);
-    const int64_t np = std::min<int64_t>(o.pass_problems, int64_t(probs.size()));
+    // The greedy problems and the pass@k problems are the first n and the first pass_problems
+    // of one list, so the two counts are independent (pass@k on 100 problems with -n 1 works).
+    const std::vector<Problem> all = eval_problems(bk, std::max(o.n, o.pass_problems), o.seed);
+    const std::vector<Problem> probs(all.begin(), all.begin() + std::min<int64_t>(o.n, int64_t(all.size())));
+    const int64_t np = std::min<int64_t>(o.pass_problems, int64_t(all.size()));
     std::vector<RolloutRequest> reqs;
     Rng rng(o.seed ^ std::hash<std::string>{}(e.bucket));
-    for (const Problem& p : probs) {
-      reqs.push_back(plain_sampling(tok.encode(chat_prompt(p.text), enc), 0, 0, o.max_tokens));
+    for (const Problem& p : probs) reqs.push_back(plain_sampling(tok.encode(chat_prompt(p.text), enc), 0, 0, o.max_tokens));
+    for (int64_t i = 0; i < np; ++i) {
+      const std::vector<int32_t> prompt = tok.encode(chat_prompt(all[size_t(i)].text), enc);
+      for (int s = 0; s < o.samples; ++s) reqs.push_back(plain_sampling(prompt, o.temperature, rng.next(), o.max_tokens));
     }
-    for (int64_t i = 0; i < np; ++i)
-      for (int s = 0; s < o.samples; ++s) {
-        reqs.push_back(plain_sampling(reqs[size_t(i)].prompt, o.temperature, rng.next(), o.max_tokens));
-      }
     RolloutStats rs;
     const std::vector<RolloutResult> res = rollout(image, reqs, n_ctx, o.threads, 256, &rs);
     double len = 0;
@@ -81,7 +84,7 @@ std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOption
       for (int64_t i = 0; i < np; ++i)
         for (int s = 0; s < o.samples; ++s) {
           const size_t j = probs.size() + size_t(i * o.samples + s);
-          c[size_t(i)] += grade(tok.decode(res[j].tokens), res[j].ended, probs[size_t(i)].answer()).correct;
+          c[size_t(i)] += grade(tok.decode(res[j].tokens), res[j].ended, all[size_t(i)].answer()).correct;
         }
       for (int k : o.ks) {
         double sum = 0, sum2 = 0;
@@ -99,6 +102,46 @@ std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOption
       std::fprintf(stderr, "eval %-8s %5lld problems  acc %.3f  (%lld tokens, %.0f tok/s)\n", e.bucket.c_str(),
                    (long long)e.n, e.accuracy, (long long)rs.tokens, double(rs.tokens) / std::max(1e-9, rs.seconds));
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+MtpEval evaluate_mtp(const std::string& model_path, const std::vector<Problem>& problems, int64_t max_tokens, int threads) {
+  std::shared_ptr<GgufFile> image(GgufFile::open(model_path));
+  std::unique_ptr<Model> model = load_model(image);
+  if (!model->has_mtp()) fail("%s has no MTP module", model_path.c_str());
+  const Tokenizer tok = Tokenizer::from_vocab(vocab_from_gguf(*image));
+  EncodeOptions enc;
+  enc.parse_special = true;
+  ThreadPool pool(threads);
+  SamplerParams greedy;
+  greedy.temperature = 0;
+  MtpEval out;
+  for (const Problem& p : problems) {
+    const std::vector<int32_t> prompt = tok.encode(chat_prompt(p.text), enc);
+    const int64_t n_ctx = int64_t(prompt.size()) + max_tokens + 2;
+    std::vector<int32_t> got[2];
+    for (int use = 0; use < 2; ++use) {
+      Generator g(*model, n_ctx, greedy, pool, use == 1);
+      std::vector<int32_t>& o = got[use];
+      o.push_back(g.start(prompt, 512));
+      const auto t0 = std::chrono::steady_clock::now();
+      while (int64_t(o.size()) < max_tokens && !tok.is_end_of_generation(o.back()) && g.room() >= 2) g.next(o);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // The draft may confirm one token past the end; what counts is up to the end token.
+      for (size_t i = 0; i < o.size(); ++i)
+        if (tok.is_end_of_generation(o[i])) o.resize(i + 1);
+      if (int64_t(o.size()) > max_tokens) o.resize(size_t(max_tokens));
+      (use ? out.mtp_s : out.plain_s) += s;
+      if (use) {
+        out.drafted += g.stats().drafted;
+        out.accepted += g.stats().accepted;
+      } else {
+        out.tokens += int64_t(o.size());
+      }
+    }
+    out.identical += got[0] == got[1];
+    ++out.problems;
   }
   return out;
 }

@@ -40,4 +40,17 @@ void wilson95(int64_t k, int64_t n, double* lo, double* hi);
 
 std::vector<BucketEval> evaluate(const std::string& model_path, const EvalOptions& o, bool quiet);
 
+// Speculative decoding with the model's own MTP head on real prompts: each problem is answered
+// greedily by one stream twice, without and with the draft (runtime/generator.h), timed; the
+// tokens must be the same. What DeepSeek-V3's MTP buys a single user, measured on a model
+// whose draft head was trained with it.
+struct MtpEval {
+  int64_t problems = 0, identical = 0;  // outputs equal with and without the draft
+  int64_t drafted = 0, accepted = 0, tokens = 0;
+  double plain_s = 0, mtp_s = 0;        // decode time (after the prompt), summed
+  double acceptance() const { return drafted ? double(accepted) / double(drafted) : 0; }
+  double speedup() const { return mtp_s > 0 ? plain_s / mtp_s : 0; }
+};
+MtpEval evaluate_mtp(const std::string& model_path, const std::vector<Problem>& problems, int64_t max_tokens, int threads);
+
 }  // namespace frugal::train

@@ -21,6 +21,12 @@ check "sft: trains the micro model and writes its log" test -s "$W/learn.gguf" -
 check "eval: trained micro model answers >= 90 %" \
   $PY -c "import sys; sys.exit(not float('$(acc_of "$W/learn.json")') >= 0.9)"
 check "eval: the untrained model answers < 20 %" $PY -c "import sys; sys.exit(not float('$(acc_of "$W/untrained.json")') < 0.2)"
+# pass@k draws its own problems: -n (greedy) does not limit them.
+"$FRUGAL" eval -m "$W/learn.gguf" --buckets 'add 1x1' -n 1 --pass-problems 20 --samples 4 --k 1,4 --temperature 0.7 \
+  --json "$W/passk.json" "${Q[@]}" >/dev/null
+check "eval: pass@k over --pass-problems problems, whatever -n is; pass@4 >= pass@1 > 0.5" $PY -c "
+import json, sys; b = json.load(open('$W/passk.json'))['buckets'][0]
+sys.exit(not (b['n'] == 1 and b['pass_n'] == 20 and b['pass_at_k'][1] >= b['pass_at_k'][0] > 0.5))"
 "$FRUGAL" run -m "$W/learn.gguf" -p "3+4" -n 8 --temp 0 >"$W/run.out" 2>&1
 check "run: loads the trained file" test $? -eq 0
 
