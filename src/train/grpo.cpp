@@ -22,10 +22,9 @@ GrpoLoss parse_grpo_loss(const std::string& s) {
 
 const char* grpo_loss_name(GrpoLoss l) { return l == GrpoLoss::grpo ? "grpo" : l == GrpoLoss::dr_grpo ? "dr_grpo" : "dapo"; }
 
-std::vector<Bucket> GrpoOptions::default_buckets() {
-  return {parse_bucket("add 3x2"), parse_bucket("sub 2x2"), parse_bucket("sub 3x2"),
-          parse_bucket("mul 2x2"), parse_bucket("mul 3x1"), parse_bucket("mul 3x2")};
-}
+// Every trained bucket: RL on the hard ones alone shifted the easy ones (a 2-digit sum fell
+// from 71 % to 9 % in one run) because nothing rewarded keeping them.
+std::vector<Bucket> GrpoOptions::default_buckets() { return trained_buckets(); }
 
 nlohmann::ordered_json GrpoOptions::to_json() const {
   nlohmann::ordered_json b = nlohmann::ordered_json::array();
