@@ -11,11 +11,12 @@ Roofline roofline_of(const MembwResult& before, const MembwResult& after, double
                      const std::vector<double>& tg_tok_s) {
   Roofline r;
   // The roofline divides by the *read* bandwidth: a decode step streams the weights in and
-  // writes only kilobytes of activations, so read is the traffic it can be limited by. Copy
-  // and triad also pay for writes (and the write-allocate reads STREAM does not count), so
-  // they sit lower and would flatter the fraction; they are reported as a cross-check of the
-  // read loop, which should not come out below them. The higher of the two probes is the
-  // machine's demonstrated ceiling for this run: dividing by the lower would flatter too.
+  // writes only kilobytes of activations, so a pure read is the traffic it is bounded by.
+  // Copy and triad also move writes: where reads and writes share the memory bus they come
+  // out lower, and on chiplet CPUs whose link to memory carries writes on a path of its own
+  // (AMD's) they can come out higher than read, which no read-only kernel can use. They are
+  // the cross-check of the read loop, not the bound. The higher of the two read probes is
+  // the machine's demonstrated ceiling for this run: dividing by the lower would flatter.
   r.bw_gb_s = std::max(before.read_gb_s, after.read_gb_s);
   r.cache_resident = bytes_per_tok <= double(kernels::last_level_cache_bytes());
   if (r.bw_gb_s <= 0 || bytes_per_tok <= 0) return r;
