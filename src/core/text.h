@@ -1,5 +1,6 @@
-// Untrusted text made safe to print: control bytes, quotes and backslashes escaped as \xNN,
-// long strings cut. Used by error messages that quote names from files and by `inspect`.
+// Untrusted text: made safe to print (control bytes, quotes and backslashes escaped as \xNN,
+// long strings cut; error messages that quote names from files, `inspect`), and checked for
+// valid UTF-8 (a byte-level model can emit half a character).
 #pragma once
 #include <string>
 #include <string_view>
@@ -20,6 +21,28 @@ inline std::string printable(std::string_view s, size_t max_shown = 96) {
   }
   if (s.size() > max_shown) out += strfmt("... (%zu bytes)", s.size());
   return out;
+}
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+inline bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    int n;
+    unsigned lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (b < 0x80) n = 0;
+    else if (b >= 0xC2 && b <= 0xDF) n = 1;
+    else if (b >= 0xE0 && b <= 0xEF) n = 2, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    else if (b >= 0xF0 && b <= 0xF4) n = 3, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    else return false;
+    if (i + size_t(n) >= s.size() && n > 0) return false;  // truncated character
+    for (int k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + size_t(k)]);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return false;
+    }
+    i += size_t(n) + 1;
+  }
+  return true;
 }
 
 }  // namespace frugal

@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "train/arith.h"
+#include "train/rewards.h"
 
 using namespace frugal;
 using namespace frugal::train;
@@ -187,4 +188,22 @@ TEST(Arith, ParseAnswer) {
   EXPECT_TRUE(parse_answer("<answer>-12</answer>", &v));
   EXPECT_EQ(v, -12);
   for (const char* s : {"", "abc", "12 13", "012", "-0", "1.5", "-", "1234567890123456789"}) EXPECT_FALSE(parse_answer(s, &v)) << s;
+}
+
+TEST(Rewards, FormatAndAccuracy) {
+  auto g = grade("Digit by digit:\nso 2+3=5\n</think>\n\n5", true, 5);
+  EXPECT_TRUE(g.format);
+  EXPECT_TRUE(g.correct);
+  EXPECT_EQ(g.answer, "5");
+  EXPECT_EQ(g.reasoning, "Digit by digit:\nso 2+3=5");
+  EXPECT_TRUE(grade("</think>\n\n5", true, 5).format);                    // empty think
+  EXPECT_FALSE(grade("</think>\n\n5", true, 6).correct);                  // wrong number
+  EXPECT_FALSE(grade("so 5\n</think>\n\n5", false, 5).format);            // cut by the length limit
+  EXPECT_TRUE(grade("so 5\n</think>\n\n5", false, 5).correct);            // ... but the number is right
+  EXPECT_FALSE(grade("so 5\n5", true, 5).correct);                        // no </think>
+  EXPECT_FALSE(grade("a</think>\n\n5</think>\n\n5", true, 5).format);     // two
+  EXPECT_FALSE(grade("<think>a\n</think>\n\n5", true, 5).format);         // a second <think>
+  EXPECT_FALSE(grade("a\n</think>\n\n5 or 6", true, 5).correct);          // not one integer
+  EXPECT_FALSE(grade("a\n</think>\n5", true, 5).format);                  // one newline
+  EXPECT_FALSE(grade("a\xC3\n</think>\n\n5", true, 5).format);            // half a character
 }
