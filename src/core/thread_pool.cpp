@@ -9,6 +9,7 @@ namespace {
 // costs more than the work of a small job.
 constexpr int kSpinIters = 20000;
 inline void cpu_relax() { _mm_pause(); }
+constexpr uint64_t kRun = 0, kDynamic = 1;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -20,9 +21,16 @@ ThreadPool::ThreadPool(int n_threads) {
 
 ThreadPool::~ThreadPool() {
   stop_.store(true);
-  generation_.fetch_add(1);
+  generation_.fetch_add(2);
   generation_.notify_all();
   for (auto& t : threads_) t.join();
+}
+
+// A new round of the given kind: the round number goes up by one, the kind is the low bit.
+void ThreadPool::publish(uint64_t kind) {
+  const uint64_t g = generation_.load(std::memory_order_relaxed);
+  generation_.store(((g >> 1) + 1) << 1 | kind, std::memory_order_release);
+  generation_.notify_all();
 }
 
 void ThreadPool::run_raw(RawFn fn, void* ctx) {
@@ -33,8 +41,7 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   fn_ = fn;
   ctx_ = ctx;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  publish(kRun);
   fn(ctx, 0, n_threads_);
   // Park rather than yield once the spin is spent: on a busy machine sched_yield hands the core
   // to another process for a whole time slice, and a pool round then costs milliseconds (GRPO
@@ -45,6 +52,50 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
       cpu_relax();
     } else {
       pending_.wait(p, std::memory_order_acquire);
+    }
+  }
+}
+
+void ThreadPool::claim_ranges(uint32_t round, int ith) {
+  const uint64_t tag = uint64_t(round) << 32;
+  uint64_t v = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((v & ~uint64_t(0xffffffff)) != tag) return;  // a later round: not ours
+    const int64_t b = int64_t(v & 0xffffffff);
+    // Read before the claim: if the round has moved on these may belong to the next one, but
+    // then the CAS below fails, since the claim word no longer holds this round.
+    const int64_t n = range_n_.load(std::memory_order_relaxed);
+    if (b >= n) return;
+    const int64_t min = range_min_.load(std::memory_order_relaxed);
+    int64_t len = (n - b) / (2 * n_threads_);
+    if (len < min) len = min;
+    const int64_t e = b + len < n ? b + len : n;
+    if (!claim_.compare_exchange_weak(v, tag | uint64_t(e), std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // v now holds the current word
+    range_fn_.load(std::memory_order_relaxed)(range_ctx_.load(std::memory_order_relaxed), b, e, ith);
+    // A wake-up that reaches the caller after it has moved on is spurious and harmless.
+    if (done_.fetch_add(e - b, std::memory_order_acq_rel) + (e - b) == n) done_.notify_one();
+    v = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::dynamic_raw(RangeFn fn, void* ctx, int64_t n, int64_t min_chunk) {
+  range_fn_.store(fn, std::memory_order_relaxed);
+  range_ctx_.store(ctx, std::memory_order_relaxed);
+  range_n_.store(n, std::memory_order_relaxed);
+  range_min_.store(min_chunk, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t round = uint32_t((generation_.load(std::memory_order_relaxed) >> 1) + 1);
+  claim_.store(uint64_t(round) << 32, std::memory_order_release);
+  publish(kDynamic);
+  claim_ranges(round, 0);
+  int spins = 0;  // then park, as in run_raw; whoever completes the last range wakes us
+  for (int64_t d; (d = done_.load(std::memory_order_acquire)) != n;) {
+    if (++spins < kSpinIters) {
+      cpu_relax();
+    } else {
+      done_.wait(d, std::memory_order_acquire);
     }
   }
 }
@@ -63,8 +114,13 @@ void ThreadPool::worker(int ith) {
     }
     seen = g;
     if (stop_.load()) return;
-    fn_(ctx_, ith, n_threads_);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    if ((g & 1) == kDynamic) {
+      // No check-in: the caller only waits for the ranges, so a late worker costs nothing.
+      claim_ranges(uint32_t(g >> 1), ith);
+    } else {
+      fn_(ctx_, ith, n_threads_);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    }
   }
 }
 
