@@ -365,12 +365,12 @@ void Engine::step() {
     if (!s->prefilling()) prefix_.store(s->tokens, int64_t(s->tokens.size()), *cache_, s->slot);
   }
 
-  // Sampling a 150k vocabulary costs a millisecond or more per sequence (a softmax at
-  // temperature > 0): the sequences are independent, so the pool samples them in parallel.
+  // The sequences sample independently (~0.1-0.2 ms each with top-k, more with top-k off or
+  // logprobs), so the pool's threads take them as they come.
   const size_t n_out = out_rows.size();
   std::vector<int32_t> picked(n_out);
   std::vector<TokenLogprob> lps(n_out);
-  pool_.parallel_for(int64_t(n_out), 1, [&](int64_t r0, int64_t r1) {
+  pool_.parallel_dynamic(int64_t(n_out), 1, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       Seq& s = *out_rows[size_t(r)];
       const float* lg = logits_.data() + r * V;

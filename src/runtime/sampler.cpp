@@ -6,6 +6,16 @@
 
 namespace frugal {
 
+namespace {
+// The total order of candidates: higher logit first, ties to the lower id.
+constexpr struct {
+  template <class C>
+  bool operator()(const C& a, const C& b) const {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  }
+} by_logit;
+}  // namespace
+
 Sampler::Sampler(const SamplerParams& p, int32_t n_vocab) : p_(p), n_vocab_(n_vocab), rng_(p.seed) {
   cands_.reserve(size_t(n_vocab));
 }
@@ -18,7 +28,6 @@ void Sampler::reset() {
 void Sampler::accept(int32_t token) { history_.push_back(token); }
 
 int32_t Sampler::draw() {
-  auto by_logit = [](const Cand& a, const Cand& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
   size_t n = cands_.size();
   if (p_.top_k > 0 && size_t(p_.top_k) < n) {
     std::nth_element(cands_.begin(), cands_.begin() + p_.top_k, cands_.end(), by_logit);
@@ -69,9 +78,7 @@ int32_t Sampler::sample(const float* logits) {
 }
 
 int32_t Sampler::pick(const float* logits) {
-  cands_.resize(size_t(n_vocab_));
-  for (int32_t i = 0; i < n_vocab_; ++i) cands_[size_t(i)] = {i, logits[i]};
-
+  const float* l = logits;
   const bool penalize = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0 || p_.frequency_penalty != 0;
   if (penalize && !history_.empty()) {
     counts_.clear();
@@ -79,24 +86,46 @@ int32_t Sampler::pick(const float* logits) {
                        ? 0
                        : history_.size() - size_t(p_.penalty_last_n);
     for (size_t i = start; i < history_.size(); ++i) ++counts_[history_[i]];
+    penalized_.assign(logits, logits + n_vocab_);
     for (auto [id, n] : counts_) {
       if (id < 0 || id >= n_vocab_) continue;
-      float& l = cands_[size_t(id)].logit;
-      l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
-      l -= p_.presence_penalty + p_.frequency_penalty * float(n);
+      float& v = penalized_[size_t(id)];
+      v = v > 0 ? v / p_.repeat_penalty : v * p_.repeat_penalty;
+      v -= p_.presence_penalty + p_.frequency_penalty * float(n);
     }
+    l = penalized_.data();
   }
 
-  int32_t result;
-  if (p_.temperature <= 0) {
-    // Greedy; ties go to the lowest id, so results do not depend on the sort.
-    result = std::max_element(cands_.begin(), cands_.end(),
-                              [](const Cand& a, const Cand& b) { return a.logit < b.logit; })
-                 ->id;
+  // Greedy; ties go to the lowest id, so results do not depend on the sort.
+  if (p_.temperature <= 0) return int32_t(std::max_element(l, l + n_vocab_) - l);
+
+  cands_.clear();
+  if (p_.top_k > 0 && p_.top_k < n_vocab_) {
+    // Only the top_k best can be drawn, so one pass keeps a bounded buffer of candidates no
+    // worse than the k-th best seen so far, instead of selecting among all 150k logits (a
+    // few tenths of a millisecond per token less, per sequence). The buffer's k best are the
+    // vocabulary's k best (an item is dropped only when k others beat it), in canonical order.
+    const size_t k = size_t(p_.top_k), cap = std::max<size_t>(4 * k, 1024);
+    float thr = -INFINITY;
+    for (int32_t i = 0; i < n_vocab_; ++i) {
+      if (!(l[i] >= thr)) continue;
+      cands_.push_back({i, l[i]});
+      if (cands_.size() >= cap) {
+        std::nth_element(cands_.begin(), cands_.begin() + std::ptrdiff_t(k - 1), cands_.end(), by_logit);
+        cands_.resize(k);
+        thr = cands_[k - 1].logit;
+      }
+    }
+    if (cands_.size() > k) {
+      std::nth_element(cands_.begin(), cands_.begin() + std::ptrdiff_t(k - 1), cands_.end(), by_logit);
+      cands_.resize(k);
+    }
+    std::sort(cands_.begin(), cands_.end(), by_logit);
   } else {
-    result = draw();
+    cands_.resize(size_t(n_vocab_));
+    for (int32_t i = 0; i < n_vocab_; ++i) cands_[size_t(i)] = {i, l[i]};
   }
-  return result;
+  return draw();
 }
 
 }  // namespace frugal

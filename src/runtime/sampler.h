@@ -51,6 +51,7 @@ class Sampler {
   Rng rng_;
   std::vector<int32_t> history_;
   std::vector<Cand> cands_;
+  std::vector<float> penalized_;  // the logits after the penalties
   std::vector<double> prob_;
   std::unordered_map<int32_t, int32_t> counts_;
 };

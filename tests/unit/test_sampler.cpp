@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -130,4 +131,45 @@ TEST(Sampler, TopPNucleusLargerThanFirstSortedHead) {
   }
   // 40 expected draws per token: the chance that a given token is never drawn is e^-40.
   EXPECT_EQ(seen.size(), 500u);
+}
+
+// top-k keeps a bounded buffer while it scans (compacted whenever it fills), so the k best of
+// a vocabulary far larger than the buffer, in shuffled order, with ties at the cut (which go
+// to the lower ids) and masked (-inf) entries, must be exactly the tokens drawn: every one of
+// them appears at a flat temperature, nothing else does.
+TEST(Sampler, TopKOverLargeVocabularyKeepsExactlyTheKBest) {
+  const int V = 20000, k = 40;
+  std::vector<float> l(static_cast<size_t>(V));
+  uint32_t h = 12345;
+  for (int i = 0; i < V; ++i) {
+    h = h * 1664525u + 1013904223u;
+    l[size_t(i)] = float(h >> 8) / float(1 << 24) * 10.f;  // [0, 10)
+  }
+  for (int i = 0; i < V; i += 3) l[size_t(i)] = -INFINITY;
+  // 30 tokens clearly on top, then 25 tied at the cut: ids 1000, 1700, ... 17800 (all not
+  // masked); the k best are the 30 and the first 10 tied ids.
+  std::vector<int> expect;
+  for (int j = 0; j < 30; ++j) {
+    const int id = 31 + 600 * j;  // 31 % 3 == 1, 600 % 3 == 0: never masked
+    l[size_t(id)] = 20.f + float(j) * 0.01f;
+    expect.push_back(id);
+  }
+  for (int j = 0; j < 25; ++j) {
+    const int id = 1000 + 700 * j + (j % 3 == 2 ? 1 : 0);
+    ASSERT_NE(id % 3, 0);
+    l[size_t(id)] = 15.f;
+    if (j < 10) expect.push_back(id);
+  }
+  SamplerParams p;
+  p.temperature = 1000.f;  // flat over the kept tokens
+  p.top_k = k;
+  p.top_p = 1;
+  p.min_p = 0;
+  Sampler s(p, V);
+  std::map<int, int> seen;
+  for (int i = 0; i < 4000; ++i) seen[s.sample(l.data())]++;
+  std::vector<int> got;
+  for (auto [id, n] : seen) got.push_back(id);
+  std::sort(expect.begin(), expect.end());
+  EXPECT_EQ(got, expect);
 }

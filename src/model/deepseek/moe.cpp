@@ -99,8 +99,10 @@ void MoeFfn::forward(const MoeWeights& w, const float* x, int64_t T, float* out,
   kernels::matmul(w.gate_inp, x, E, T, logits_.data(), N, pool);
   const float* bias = w.exp_bias.empty() ? nullptr : w.exp_bias.data();
   if (int(scratch_.size()) < pool.size() * 2 * N) scratch_.resize(size_t(pool.size() * 2 * N));
-  pool.run([&](int ith, int nth) {
-    for (int64_t t = ith; t < T; t += nth)
+  // A decode step routes one token: that runs inline, without a pool round (and without
+  // waiting for a worker that has nothing to do).
+  pool.parallel_dynamic(T, 4, [&](int64_t t0, int64_t t1, int ith) {
+    for (int64_t t = t0; t < t1; ++t)
       moe_route(hp_, logits_.data() + t * N, bias, route_ids_.data() + t * k, route_w_.data() + t * k,
                 scratch_.data() + ith * 2 * N);
   });
