@@ -199,8 +199,10 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
     std::copy_n(q_.data() + toks[size_t(i)] * H * qk, H * qk, g_in_.data() + i * H * qk);
   // q_abs = W_UKᵀ q_nope per head, next to the head's rotated q_pe: one query of width
   // kv_lora + rope against the cache rows [c | k_pe].
-  pool.run([&](int ith, int nth) {
-    for (int64_t h = ith; h < H; h += nth) {
+  // Heads are claimed as the threads come (parallel_dynamic): a descheduled thread does not
+  // hold up the round.
+  pool.parallel_dynamic(H, 1, [&](int64_t h0, int64_t h1, int) {
+    for (int64_t h = h0; h < h1; ++h) {
       kernels::matmul(w.uk_t[size_t(h)], g_in_.data() + h * qk, H * qk, n, g_q_.data() + h * cw, H * cw, serial_pool());
       for (int64_t i = 0; i < n; ++i)
         std::copy_n(g_in_.data() + i * H * qk + h * qk + hp_.nope, hp_.rope, g_q_.data() + (i * H + h) * cw + kvr);
@@ -213,9 +215,9 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(per * cache.n_ctx()));
   if (int(pages_.size()) < pool.size()) pages_.resize(size_t(pool.size()));
-  pool.run([&](int ith, int nth) {
+  pool.parallel_dynamic(n * chunks, 1, [&](int64_t i0, int64_t i1, int ith) {
     auto& kp = pages_[size_t(ith)];
-    for (int64_t item = ith; item < n * chunks; item += nth) {
+    for (int64_t item = i0; item < i1; ++item) {
       const int64_t i = item / chunks, h0 = (item % chunks) * per, h1 = std::min(H, h0 + per);
       if (h0 >= h1) continue;
       const int64_t t = toks[size_t(i)];
@@ -237,8 +239,8 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
       kernels::attend(a);
     }
   });
-  pool.run([&](int ith, int nth) {
-    for (int64_t h = ith; h < H; h += nth)
+  pool.parallel_dynamic(H, 1, [&](int64_t h0, int64_t h1, int) {
+    for (int64_t h = h0; h < h1; ++h)
       kernels::matmul(w.uv[size_t(h)], g_lat_.data() + h * kvr, H * kvr, n, g_out_.data() + h * dv, H * dv,
                       serial_pool());
   });
