@@ -129,10 +129,12 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(group * cache.n_ctx()));
   if (int(pages_.size()) < 2 * pool.size()) pages_.resize(size_t(2 * pool.size()));
-  pool.run([&](int ith, int nth) {
+  // Items are claimed as the threads come (parallel_dynamic): a descheduled thread does not
+  // hold up the round.
+  pool.parallel_dynamic(T * Hkv, 1, [&](int64_t i0, int64_t i1, int ith) {
     auto& kp = pages_[size_t(2 * ith)];
     auto& vp = pages_[size_t(2 * ith + 1)];
-    for (int64_t item = ith; item < T * Hkv; item += nth) {
+    for (int64_t item = i0; item < i1; ++item) {
       const int64_t t = item / Hkv, kvh = item % Hkv;
       const int64_t slot = batch.seq[size_t(t)];
       kernels::AttendArgs a;
