@@ -103,6 +103,7 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) int64_t dpbusd_loop(int6
   for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
   __m512i u = _mm512_set1_epi8(3), q = _mm512_set1_epi8(5);
   for (int64_t n = 0; n < iters; ++n) {
+#pragma GCC unroll 12  // otherwise the accumulators live in memory
     for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], u, q);
     __asm__ volatile("" : "+v"(u), "+v"(q));  // keeps the loop from being folded
   }

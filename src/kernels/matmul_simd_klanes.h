@@ -187,12 +187,14 @@ Dec* lane_dec_buffer(size_t n) {
   return buf.get();
 }
 
-// Column slabs of ~3072 codes: a tile's R rows and T tokens of one slab (8 x 12 x 384 bytes =
-// 36 KB for the K-quants) stay in L1 (48 KB) while the tile runs. Token chunks are as many
-// tokens as keep one slab of the chunk's activations in ~512 KB of L2 while every row block
-// of the thread passes over them; each row's slab is decoded once per chunk.
-constexpr int64_t kSlabCodes = 3072;
-constexpr size_t kChunkActBytes = 512 * 1024;
+// Column slabs of 1536 codes: a tile's R rows and T tokens of one slab (8 x 6 x ~400 bytes for
+// the K-quants) stay in L1 while the tile runs. Token chunks are as many tokens as keep one
+// slab of the chunk's activations in ~640 KB of L2 (of 1 MB) while every row block of the
+// thread passes over them; each row's slab is decoded once per chunk, so narrower slabs mean
+// longer chunks and fewer decodes per token: on 1536 x 8960 (Q4_K, 512 tokens) slabs of 3072
+// codes with 512 KB chunks (96 tokens) measured ~1.3x the CPU time of these (240 tokens).
+constexpr int64_t kSlabCodes = 1536;
+constexpr size_t kChunkActBytes = 640 * 1024;
 
 // The prefill driver (n_tok > 2T; the caller sends fewer tokens elsewhere).
 template <class P, int R, int T>
@@ -211,6 +213,11 @@ void gemm_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
       const int64_t cols = (u1 * P::kUnit < a.n_cols ? u1 * P::kUnit : a.n_cols) - u0 * P::kUnit;
       for (int64_t r = r0; r < r1; r += R) {
         const int rows = int(r1 - r < R ? r1 - r : R);
+        // The next row block's slab into L2 while this one computes: decoding it straight
+        // from DRAM stalled on every row (measured: decode_row ~11% of the Q4_K GEMM).
+        for (int64_t i = r + R; i < r + 2 * R && i < r1; ++i)
+          prefetch_lines(a.w + size_t(i) * a.w_stride + P::row_bytes(u0 * P::kUnit),
+                         P::row_bytes(cols));
         for (int i = 0; i < rows; ++i)
           P::decode_row(a.w + size_t(r + i) * a.w_stride + P::row_bytes(u0 * P::kUnit), cols,
                         dec + i * slab);
