@@ -203,12 +203,13 @@ E* lane_buffer(size_t n) {
 
 // Column slabs of 1536 codes: a tile's R rows and T tokens of one slab (8 x 6 x ~400 bytes for
 // the K-quants) stay in L1 while the tile runs. Token chunks are as many tokens as keep one
-// slab of the chunk's activations in ~640 KB of L2 (of 1 MB) while every row block of the
-// thread passes over them; each row's slab is decoded once per chunk, so narrower slabs mean
-// longer chunks and fewer decodes per token: on 1536 x 8960 (Q4_K, 512 tokens) slabs of 3072
-// codes with 512 KB chunks (96 tokens) measured ~1.3x the CPU time of these (240 tokens).
+// slab of the chunk's activations in ~700 KB of L2 (of 1 MB) while every row block of the
+// thread passes over them; each row's slab is decoded once per chunk, so narrower slabs and
+// longer chunks mean fewer decodes per token. Measured (CPU time, one thread, 512 tokens):
+// slabs of 3072 codes with 96-token chunks ~1.3x these on 1536 x 8960 Q4_K; 240-token chunks
+// (3 per 512 tokens) ~1.1x 256-token ones on 8960 x 1536 Q4_K / Q6_K.
 constexpr int64_t kSlabCodes = 1536;
-constexpr size_t kChunkActBytes = 640 * 1024;
+constexpr size_t kChunkActBytes = 704 * 1024;
 
 // The prefill driver (n_tok > 2T; the caller sends fewer tokens elsewhere).
 template <class P, int R, int T>
