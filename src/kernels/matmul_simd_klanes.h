@@ -230,8 +230,9 @@ void gemm_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
       const int64_t cols = (u1 * P::kUnit < a.n_cols ? u1 * P::kUnit : a.n_cols) - u0 * P::kUnit;
       for (int64_t r = r0; r < r1; r += R) {
         const int rows = int(r1 - r < R ? r1 - r : R);
-        // The next row block's slab into L2 while this one computes: decoding it straight
-        // from DRAM stalled on every row (measured: decode_row ~11% of the Q4_K GEMM).
+        // The next row block's slab into L2 while this one computes, so decode_row (~11% of
+        // the Q4_K GEMM's profile) does not wait on DRAM; its gain was within this machine's
+        // noise when measured, so it is a cheap guess, not a measured win.
         for (int64_t i = r + R; i < r + 2 * R && i < r1; ++i)
           prefetch_lines(a.w + size_t(i) * a.w_stride + P::row_bytes(u0 * P::kUnit),
                          P::row_bytes(cols));
