@@ -6,6 +6,7 @@
 //
 //   bench_matmul --benchmark_filter='gemv/Q4_K'   (threads via FRUGAL_BENCH_THREADS, default 2)
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -93,6 +94,39 @@ void run(benchmark::State& st, DType t, Isa isa, int64_t rows, int64_t cols, int
 // With other jobs on a 2-core machine the fastest repetition is the meaningful one.
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
+// The compute roof of the integer GEMMs: every pool thread runs independent vpdpbusd chains
+// (12 accumulators, more than latency x ports) on registers. One 512-bit vpdpbusd is 64 u8 x s8
+// multiply-adds, counted as 128 ops, so "GOP/s" compares directly with the GEMMs' GFLOP/s
+// (2 * rows * cols * n_tok: the kernels' work in vpdpbusd lanes).
+__attribute__((target("avx512f,avx512vnni"), noinline)) int64_t dpbusd_loop(int64_t iters) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  __m512i u = _mm512_set1_epi8(3), q = _mm512_set1_epi8(5);
+  for (int64_t n = 0; n < iters; ++n) {
+#pragma GCC unroll 12  // otherwise the accumulators live in memory
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], u, q);
+    __asm__ volatile("" : "+v"(u), "+v"(q));  // keeps the loop from being folded
+  }
+  __m512i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_epi32(s, acc[i]);
+  return _mm512_reduce_add_epi32(s);
+}
+
+void vnni_peak(benchmark::State& st) {
+  if (detected_isa() < Isa::Avx512) {
+    st.SkipWithError("no AVX-512 VNNI");
+    return;
+  }
+  constexpr int64_t kIters = 1 << 16;
+  std::vector<int64_t> sink(64);
+  for (auto _ : st) {
+    pool().run([&](int ith, int) { sink[size_t(ith)] += dpbusd_loop(kIters); });
+    benchmark::DoNotOptimize(sink.data());
+  }
+  st.counters["GOP/s"] = benchmark::Counter(double(kIters) * 12 * 128 * pool().size() * 1e-9,
+                                            benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // The roofline itself: every pool thread sums its share of a buffer larger than L3.
 void read_bandwidth(benchmark::State& st) {
   static std::vector<uint64_t> buf(kMinFootprint / 8, 1);
@@ -112,6 +146,11 @@ void read_bandwidth(benchmark::State& st) {
 }
 
 void register_all() {
+  benchmark::RegisterBenchmark("vnni_peak", vnni_peak)
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime()
+      ->MinTime(0.1)
+      ->ComputeStatistics("min", min_of);
   benchmark::RegisterBenchmark("read_bandwidth", read_bandwidth)
       ->Unit(benchmark::kMicrosecond)
       ->UseRealTime()
@@ -127,9 +166,9 @@ void register_all() {
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     for (DType t : types) {
       for (const Shape& s : shapes) {
-        for (int64_t n_tok : {int64_t(1), int64_t(4), int64_t(128), int64_t(512)}) {
+        for (int64_t n_tok : {int64_t(1), int64_t(4), int64_t(16), int64_t(128), int64_t(512)}) {
           if (isa == Isa::Scalar && n_tok > 1) continue;  // minutes, and not a real path
-          if (isa != Isa::Avx512 && n_tok > 128) continue;
+          if (isa != Isa::Avx512 && (n_tok > 128 || n_tok == 16)) continue;
           std::string name = std::string(n_tok == 1 ? "gemv/" : "gemm/") + dtype_name(t) + "/" +
                              isa_name(isa) + "/" + s.name + "/tok:" + std::to_string(n_tok);
           benchmark::RegisterBenchmark(

@@ -26,7 +26,7 @@ void quantize_act_row_avx512(ActFormat f, const float* x, int64_t n_cols, uint8_
   const ActLayout l = act_layout(f, n_cols);
   auto qs = reinterpret_cast<int8_t*>(dst + l.qs_off);
   auto d = reinterpret_cast<float*>(dst + l.d_off);
-  if (f == ActFormat::Q8_0) {
+  if (f == ActFormat::Q8_0 || f == ActFormat::Q8_0_Lanes) {
     auto s = reinterpret_cast<int32_t*>(dst + l.sum_off);
     for (int64_t b = 0; b < n_cols / 32; ++b) {
       const float* xb = x + 32 * b;
@@ -38,6 +38,34 @@ void quantize_act_row_avx512(ActFormat f, const float* x, int64_t n_cols, uint8_
       s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1));
       d[b] = fp16_to_fp32(fp32_to_fp16(amax / 127.0f));
     }
+    if (f == ActFormat::Q8_0_Lanes) {
+      const int64_t padded = (n_cols + 511) / 512 * 512;
+      for (int64_t k = n_cols; k < padded; ++k) qs[k] = 0;
+      for (int64_t b = n_cols / 32; b < padded / 32; ++b) d[b] = 0, s[b] = 0;
+      act_codes_to_lanes(f, qs, n_cols);
+    }
+    return;
+  }
+  if (f == ActFormat::Q8_K_Lanes) {
+    for (int64_t b = 0; b < n_cols / 256; ++b) {
+      const float* xb = x + 256 * b;
+      const float amax = amax_of(xb, 256);
+      const float id = amax > 0 ? 127.0f / amax : 0.0f;
+      const float db = amax / 127.0f;
+      auto si = reinterpret_cast<int32_t*>(dst + l.sum_off + 128 * size_t(b));
+      __m512i sums = _mm512_setzero_si512();
+      for (int g = 0; g < 16; ++g) {
+        __m512i c = codes16(xb + 16 * g, id);
+        sums = _mm512_mask_mov_epi32(sums, __mmask16(1u << g),
+                                     _mm512_set1_epi32(_mm512_reduce_add_epi32(c)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 256 * b + 16 * g),
+                         _mm512_cvtsepi32_epi8(c));
+      }
+      _mm512_storeu_si512(si, sums);
+      _mm512_storeu_ps(si + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(db)));
+      d[b] = db;
+    }
+    act_codes_to_lanes(f, qs, n_cols);
     return;
   }
   // Q8_K and Q8_K_Nib: super-blocks of 256, sums per 16. Q8_K_Nib stores the 32-code pieces of

@@ -88,14 +88,15 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* x, int64_t ldx
   size_t total = 0;
   for (int j = 0; j < n_jobs; ++j) {
     slot_of[j] = -1;
-    if (k[j]->act == ActFormat::F32) continue;
+    const ActFormat af = k[j]->act_for(n_tok);
+    if (af == ActFormat::F32) continue;
     int f = 0;
-    while (f < n_formats && (formats[f] != k[j]->act || inputs[f] != a[j].x)) ++f;
+    while (f < n_formats && (formats[f] != af || inputs[f] != a[j].x)) ++f;
     if (f == n_formats) {
-      formats[f] = k[j]->act;
+      formats[f] = af;
       inputs[f] = a[j].x;
       input_ld[f] = a[j].ldx;
-      layouts[f] = act_layout(k[j]->act, n_cols);
+      layouts[f] = act_layout(af, n_cols);
       offsets[f] = total;
       total += layouts[f].stride * size_t(n_tok);
       ++n_formats;

@@ -9,6 +9,8 @@
 
 #include "kernels/matmul_simd_float.h"
 #include "kernels/matmul_simd_k.h"
+#include "kernels/matmul_simd_klanes.h"
+#include "kernels/matmul_simd_q32lanes.h"
 #include "kernels/matmul_simd_q32x2.h"
 
 namespace frugal::kernels {
@@ -25,10 +27,16 @@ KernelTable make_table() {
   set(DType::BF16, ActFormat::F32, gemm_tiled<KernelFloat<LoadBF16>, kRows, kToks>);
   set(DType::Q4_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ4_0>, kRows, kToks>);
   set(DType::Q5_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ5_0>, kRows, kToks>);
-  set(DType::Q8_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ8_0>, kRows, kToks>);
-  set(DType::Q4_K, DecQ4_K::kAct, gemm_k<DecQ4_K, kRows, kToks>);
-  set(DType::Q5_K, DecQ5_K::kAct, gemm_k<DecQ5_K, kRows, kToks>);
-  set(DType::Q6_K, DecQ6_K::kAct, gemm_k<DecQ6_K, kRows, kToks>);
+  // Q8_0 and the K-quants: the decode kernels up to 2 * kToks tokens, the lane-order prefill
+  // kernels (their own activation order) from 2 * kToks + 1 on.
+  tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, gemm_q8_0_lanes<kRows, kToks>, kRows, 2 * kToks + 1,
+                            ActFormat::Q8_0_Lanes};
+  auto set_k = [&](DType t, ActFormat f, GemmFn fn) {
+    tb.e[int(t)] = {f, fn, kRows, 2 * kToks + 1, ActFormat::Q8_K_Lanes};
+  };
+  set_k(DType::Q4_K, DecQ4_K::kAct, gemm_k_lanes<DecQ4_K, kRows, kToks>);
+  set_k(DType::Q5_K, DecQ5_K::kAct, gemm_k_lanes<DecQ5_K, kRows, kToks>);
+  set_k(DType::Q6_K, DecQ6_K::kAct, gemm_k_lanes<DecQ6_K, kRows, kToks>);
   return tb;
 }
 

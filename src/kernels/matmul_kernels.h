@@ -14,7 +14,17 @@ namespace frugal::kernels {
 // formats, Q8_K super-blocks of 256 for the K-quants.
 // Q8_K_Nib is Q8_K with the codes of each 128 reordered [0,32) [64,96) [32,64) [96,128): the
 // order of Q4_K/Q5_K nibbles in 64-byte vectors (AVX-512 kernels); sums stay per natural group.
-enum class ActFormat { F32, Q8_0, Q8_K, Q8_K_Nib };
+// The _Lanes formats serve the AVX-512 prefill kernels (matmul_simd_klanes.h,
+// matmul_simd_q32lanes.h): the codes of a unit of 16 scale groups are stored so that i32 lane l
+// of every 64-byte step holds 4 codes of group l, which lets a kernel sum vpdpbusd results in
+// i32 over the whole unit and convert and scale once per unit instead of once per step.
+//   Q8_K_Lanes  unit = a super-block of 256, group = 16 codes: byte 64k + 4l + c (k < 4) is
+//               natural code 16l + 4k + c. sum entry per super-block (128 bytes): the 16
+//               group sums as int32, then as float times the super-block's d.
+//   Q8_0_Lanes  unit = 16 blocks of 32 (512 codes), group = one block: byte 64k + 4l + c
+//               (k < 8) is natural code 32l + 4k + c; d and sum (int32) per block. A last
+//               partial unit is padded with zero codes, scales and sums.
+enum class ActFormat { F32, Q8_0, Q8_K, Q8_K_Nib, Q8_K_Lanes, Q8_0_Lanes };
 
 // Quantized activations of one token, struct-of-arrays so kernels load 32 codes per vector:
 //   qs  int8 [n_cols]                 codes, x ~ qs * d[block]
@@ -36,6 +46,10 @@ void quantize_act_row(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst)
 // (tests/unit/test_act_quant.cpp), so every kernel set sees the same activations.
 void quantize_act_row_ref(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst);
 void quantize_act_row_avx512(ActFormat f, const float* x, int64_t n_cols, uint8_t* dst);
+// The _Lanes formats: moves the codes of a row quantized in natural order (qs, n_cols bytes
+// rounded up to whole units, padding zero) into lane order, in place (shared by both
+// quantizers; pure data movement).
+void act_codes_to_lanes(ActFormat f, int8_t* qs, int64_t n_cols);
 
 struct GemmArgs {
   const uint8_t* w = nullptr;  // row r at w + r * w_stride
@@ -61,6 +75,11 @@ struct KernelEntry {
   ActFormat act = ActFormat::F32;
   GemmFn fn = nullptr;
   int row_tile = 1;  // threads get row ranges in multiples of this
+  // From many_tok tokens on (0: never) the kernel reads act_many instead (prefill kernels
+  // with their own activation order); fn itself switches at the same count.
+  int64_t many_tok = 0;
+  ActFormat act_many = ActFormat::F32;
+  ActFormat act_for(int64_t n_tok) const { return many_tok && n_tok >= many_tok ? act_many : act; }
 };
 
 constexpr int kMaxDType = 32;

@@ -16,7 +16,7 @@
 // Decode (few tokens) decodes each super-block in registers right before use (AVX-512: the
 // integer-sum kernel of matmul_simd_k_gemv.h instead of the float steps below); prefill
 // decodes a tile's rows once per token chunk into a thread-local buffer (KDec) reused by every
-// tile.
+// tile (AVX2; AVX-512 prefill uses the lane-order kernel of matmul_simd_klanes.h instead).
 #pragma once
 #include <memory>
 

@@ -82,14 +82,17 @@ struct VQ {
 
 constexpr int kSteps = kQKK / VQ::kStep;
 
-// Lane -> group maps for AVX-512 steps (4 lanes per group of 16 codes).
+// Lane -> group maps for AVX-512 steps (4 lanes per group of 16 codes); dword(k, l) is the
+// natural index (codes / 4) of the 4 codes in lane l of step k.
 struct NaturalOrder {
   static constexpr int group(int k, int l) { return 4 * k + l / 4; }
+  static constexpr int dword(int k, int l) { return 16 * k + l; }
 };
 struct NibbleOrder {  // step k: [32 codes of sub-block a | 32 of sub-block a + 2], see above
   static constexpr int group(int k, int l) {
     return 8 * (k / 2) + 2 * (k % 2) + (l / 4) % 2 + 4 * (l / 8);
   }
+  static constexpr int dword(int k, int l) { return 32 * (k / 2) + 8 * (k % 2) + l + 8 * (l / 8); }
 };
 
 // One decoded super-block, in registers.

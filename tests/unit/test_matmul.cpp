@@ -145,7 +145,8 @@ TEST(Matmul, IntegerPathsExactOnQuantizedActivations) {
     for (DType t : kTypes) {
       if (is_float(t)) continue;
       int64_t blk = dtype_traits(t).block_size == 256 ? 256 : 32;
-      for (int64_t tok : {1, 4, 7}) {
+      // 9 and 33 tokens take the AVX-512 prefill kernels (lane-order activations).
+      for (int64_t tok : {1, 4, 7, 9, 33}) {
         auto p = make_problem(t, 9, 512, tok, 1234 + uint32_t(tok));
         for (int64_t i = 0; i < tok; ++i) {
           for (int64_t k0 = 0; k0 < p.n_cols; k0 += blk) {
@@ -182,7 +183,8 @@ TEST(Matmul, WideRowsInColumnPasses) {
   for (Isa isa : isas()) {
     for (DType t : kTypes) {
       int64_t cols = is_float(t) ? 4096 + 37 : 4608;
-      for (int64_t tok : {1, 2, 5, 8}) {
+      // 9 and 21 tokens: the AVX-512 K-quant prefill in column slabs of 12 super-blocks.
+      for (int64_t tok : {1, 2, 5, 8, 9, 21}) {
         check(make_problem(t, 7, cols, tok, 77 + uint32_t(tok)), isa, pool);
         if (HasFatalFailure()) return;
       }
