@@ -20,7 +20,7 @@ const per = {};
 let shapeErrors = [];
 async function ask(p) {
   const r = await client.chat.completions.create({
-    model, messages: [{ role: 'user', content: p.question }], temperature: 0, max_tokens: 400,
+    model, messages: [{ role: 'user', content: p.question }], temperature: 0, max_tokens: 600,
   });
   const m = r.choices[0].message;
   const content = (m.content ?? '').trim();
