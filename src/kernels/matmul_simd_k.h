@@ -116,16 +116,21 @@ void tile_decoded(const GemmArgs& a, const KDec* rows, int64_t r, int64_t t) {
   store_tile<R, T>(a, acc, r, t);
 }
 
-// Grow-only per-thread buffer of decoded rows (allocates only when a wider matrix arrives).
-inline KDec* kdec_buffer(size_t n) {
-  thread_local std::unique_ptr<KDec[]> buf;
+// Grow-only per-thread buffer (allocates only when a bigger matrix arrives); kTag keeps the
+// buffers of different users apart when they hold the same type.
+template <class E, int kTag>
+E* grow_buffer(size_t n) {
+  thread_local std::unique_ptr<E[]> buf;
   thread_local size_t cap = 0;
   if (n > cap) {
-    buf.reset(new KDec[n]);
+    buf.reset(new E[n]);
     cap = n;
   }
   return buf.get();
 }
+
+// Decoded rows of the 64-code path.
+inline KDec* kdec_buffer(size_t n) { return grow_buffer<KDec, 100>(n); }
 
 template <class D, int R, int T>
 void gemm_k_rows(const GemmArgs& a, const KDec* dec, int64_t r, int64_t t0, int64_t t1) {

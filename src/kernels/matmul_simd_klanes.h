@@ -189,17 +189,6 @@ void tokens_lanes(const GemmArgs& a, const typename P::Dec* rows, int64_t nu, in
   for (; t < t1; ++t) tile_lanes<P, R, 1>(a, rows, nu, u0, u1, r, t, o);
 }
 
-// Grow-only per-thread buffer (allocates only when a bigger matrix arrives).
-template <class E, int kTag>
-E* lane_buffer(size_t n) {
-  thread_local std::unique_ptr<E[]> buf;
-  thread_local size_t cap = 0;
-  if (n > cap) {
-    buf.reset(new E[n]);
-    cap = n;
-  }
-  return buf.get();
-}
 
 // Column slabs of 1536 codes: a tile's R rows and T tokens of one slab (8 x 6 x ~400 bytes for
 // the K-quants) stay in L1 while the tile runs. Token chunks are as many tokens as keep one
@@ -220,9 +209,9 @@ void gemm_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
   int64_t chunk = int64_t(kChunkActBytes / (size_t(slab) * (P::kUnit + 128 + 64))) / T * T;
   chunk = chunk < 4 * T ? 4 * T : chunk > 256 ? 256 : chunk;
   // Decoded slab of R rows: row i's unit u0 + v at dec[i * slab + v].
-  Dec* dec = lane_buffer<Dec, 0>(size_t(R * slab));
+  Dec* dec = grow_buffer<Dec, 0>(size_t(R * slab));
   const int64_t n_blocks = (r1 - r0 + R - 1) / R;
-  float* part = nu > slab ? lane_buffer<float, 1>(size_t(n_blocks * R * chunk)) : nullptr;
+  float* part = nu > slab ? grow_buffer<float, 1>(size_t(n_blocks * R * chunk)) : nullptr;
   for (int64_t t0 = 0; t0 < a.n_tok; t0 += chunk) {
     const int64_t t1 = a.n_tok < t0 + chunk ? a.n_tok : t0 + chunk;
     for (int64_t u0 = 0; u0 < nu; u0 += slab) {
