@@ -10,6 +10,21 @@ namespace {
 constexpr int kSpinIters = 20000;
 inline void cpu_relax() { _mm_pause(); }
 constexpr uint64_t kRun = 0, kDynamic = 1;
+
+// Spin briefly, then park until `a` holds `target`. Park rather than yield: on a busy machine
+// sched_yield hands the core to another process for a whole time slice, and a pool round then
+// costs milliseconds (GRPO rollouts ran 8x slower beside a compile).
+template <class T>
+void wait_for(std::atomic<T>& a, T target) {
+  int spins = 0;
+  for (T v; (v = a.load(std::memory_order_acquire)) != target;) {
+    if (++spins < kSpinIters) {
+      cpu_relax();
+    } else {
+      a.wait(v, std::memory_order_acquire);
+    }
+  }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -43,17 +58,7 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   publish(kRun);
   fn(ctx, 0, n_threads_);
-  // Park rather than yield once the spin is spent: on a busy machine sched_yield hands the core
-  // to another process for a whole time slice, and a pool round then costs milliseconds (GRPO
-  // rollouts ran 8x slower beside a compile).
-  int spins = 0;
-  for (int p; (p = pending_.load(std::memory_order_acquire)) != 0;) {
-    if (++spins < kSpinIters) {
-      cpu_relax();
-    } else {
-      pending_.wait(p, std::memory_order_acquire);
-    }
-  }
+  wait_for(pending_, 0);  // the last worker to check in wakes us
 }
 
 void ThreadPool::claim_ranges(uint32_t round, int ith) {
@@ -90,14 +95,7 @@ void ThreadPool::dynamic_raw(RangeFn fn, void* ctx, int64_t n, int64_t min_chunk
   claim_.store(uint64_t(round) << 32, std::memory_order_release);
   publish(kDynamic);
   claim_ranges(round, 0);
-  int spins = 0;  // then park, as in run_raw; whoever completes the last range wakes us
-  for (int64_t d; (d = done_.load(std::memory_order_acquire)) != n;) {
-    if (++spins < kSpinIters) {
-      cpu_relax();
-    } else {
-      done_.wait(d, std::memory_order_acquire);
-    }
-  }
+  wait_for(done_, n);  // whoever completes the last range wakes us
 }
 
 void ThreadPool::worker(int ith) {
