@@ -10,6 +10,7 @@ namespace {
 constexpr int kSpinIters = 20000;
 inline void cpu_relax() { _mm_pause(); }
 constexpr uint64_t kRun = 0, kDynamic = 1;
+constexpr uint64_t kIndexMask = 0xffffffff;  // the claim word's low half: next index
 
 // Spin briefly, then park until `a` holds `target`. Park rather than yield: on a busy machine
 // sched_yield hands the core to another process for a whole time slice, and a pool round then
@@ -65,11 +66,11 @@ void ThreadPool::claim_ranges(uint32_t round, int ith) {
   const uint64_t tag = uint64_t(round) << 32;
   uint64_t v = claim_.load(std::memory_order_acquire);
   for (;;) {
-    if ((v & ~uint64_t(0xffffffff)) != tag) return;  // a later round: not ours
-    const int64_t b = int64_t(v & 0xffffffff);
-    // Read before the claim: if the round has moved on these may belong to the next one, but
-    // then the CAS below fails, since the claim word no longer holds this round.
-    const int64_t n = range_n_.load(std::memory_order_relaxed);
+    if ((v & ~kIndexMask) != tag) return;  // a later round: not ours
+    const int64_t b = int64_t(v & kIndexMask);
+    // If the caller has begun a later round, n may be that round's (acquire: then its closing
+    // of our round, stored before n, is visible), and the CAS below fails.
+    const int64_t n = range_n_.load(std::memory_order_acquire);
     if (b >= n) return;
     const int64_t min = range_min_.load(std::memory_order_relaxed);
     int64_t len = (n - b) / (2 * n_threads_);
@@ -86,13 +87,20 @@ void ThreadPool::claim_ranges(uint32_t round, int ith) {
 }
 
 void ThreadPool::dynamic_raw(RangeFn fn, void* ctx, int64_t n, int64_t min_chunk) {
+  const uint32_t round = uint32_t((generation_.load(std::memory_order_relaxed) >> 1) + 1);
+  const uint64_t tag = uint64_t(round) << 32;
+  // Close the previous round before touching its parameters. A late worker may still be
+  // between reading the claim word (previous round, all claimed) and its CAS; had it read the
+  // new n while the word still named the previous round, its CAS would succeed and run a
+  // range of this round twice (and count it twice: done_ overshoots n and the caller waits
+  // forever). Storing the new tag first makes that CAS fail.
+  claim_.store(tag | kIndexMask, std::memory_order_relaxed);
   range_fn_.store(fn, std::memory_order_relaxed);
   range_ctx_.store(ctx, std::memory_order_relaxed);
-  range_n_.store(n, std::memory_order_relaxed);
   range_min_.store(min_chunk, std::memory_order_relaxed);
+  range_n_.store(n, std::memory_order_release);
   done_.store(0, std::memory_order_relaxed);
-  const uint32_t round = uint32_t((generation_.load(std::memory_order_relaxed) >> 1) + 1);
-  claim_.store(uint64_t(round) << 32, std::memory_order_release);
+  claim_.store(tag, std::memory_order_release);
   publish(kDynamic);
   claim_ranges(round, 0);
   wait_for(done_, n);  // whoever completes the last range wakes us

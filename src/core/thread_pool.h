@@ -82,8 +82,9 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   // Dynamic rounds: claim_ = (low 32 bits of the round << 32) | next index. A claim is a CAS
   // that checks the round, so a worker arriving after its round has ended claims nothing and
-  // never touches the (gone) job; the job's fields are only read after a successful claim,
-  // and the round cannot end before that claim's range is done.
+  // never touches the (gone) job: fn and ctx are only read after a successful claim, and the
+  // round cannot end before that claim's range is done. n is read before the claim, so a new
+  // round first closes the old one in claim_ and only then writes its n (dynamic_raw).
   alignas(64) std::atomic<uint64_t> claim_{0};
   alignas(64) std::atomic<int64_t> done_{0};
   std::atomic<RangeFn> range_fn_{nullptr};

@@ -2,6 +2,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -69,4 +73,49 @@ TEST(ThreadPool, ParallelDynamicWithAStalledThread) {
     });
     for (auto& s : seen) ASSERT_EQ(s.load(), 1);
   }
+}
+
+// Back-to-back dynamic rounds, with the worker often arriving late (parked, then woken while
+// the caller has already done the round alone and begun the next). A late worker used to read
+// the next round's n while the claim word still named its own, finished round, win its CAS and
+// run part of the next round a second time; done_ then overshot n and the caller slept forever
+// (seen as a hung `frugal run` and a server test whose seeded text changed between runs).
+TEST(ThreadPool, LateWorkerNeverRunsARangeOfTheNextRound) {
+  // The failure mode is a hang: end it as a failure within seconds, not at ctest's timeout.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> l(mu);
+    if (!cv.wait_for(l, std::chrono::seconds(60), [&] { return finished; })) {
+      std::fprintf(stderr, "a parallel_dynamic round never returned (done_ overshot n?)\n");
+      std::abort();
+    }
+  });
+  frugal::ThreadPool pool(2);
+  std::vector<std::atomic<int>> seen(64);
+  std::atomic<int> twice{0};
+  uint32_t r = 1;
+  for (int round = 0; round < 200000 && twice.load() == 0; ++round) {
+    r = r * 1103515245u + 12345u;
+    const int64_t n = 2 + (r >> 8) % 40, spin = (r >> 4) % 200;
+    for (auto& s : seen) s.store(0, std::memory_order_relaxed);
+    pool.parallel_dynamic(n, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        if (seen[size_t(i)].fetch_add(1) != 0) twice++;
+        for (volatile int64_t k = 0; k < spin; k += 1) {
+        }
+      }
+    });
+    for (int64_t i = 0; i < n; ++i)
+      if (seen[size_t(i)].load() != 1) twice++;  // 0 (missed) fails too
+    if ((r >> 20) % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds((r >> 10) % 500));
+  }
+  EXPECT_EQ(twice.load(), 0) << "indices run twice or never";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    finished = true;
+  }
+  cv.notify_one();
+  watchdog.join();
 }
