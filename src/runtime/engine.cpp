@@ -137,21 +137,31 @@ Engine::~Engine() {
 }
 
 std::shared_ptr<GenStream> Engine::submit(GenRequest r) {
-  if (r.prompt.empty() || int64_t(r.prompt.size()) >= o_.n_ctx) fail("engine: prompt does not fit the context");
-  auto s = std::make_unique<Seq>(std::move(r), int32_t(model_.config().n_vocab));
-  auto stream = s->stream;
+  std::vector<GenRequest> one;
+  one.push_back(std::move(r));
+  return submit(std::move(one)).front();
+}
+
+std::vector<std::shared_ptr<GenStream>> Engine::submit(std::vector<GenRequest> rs) {
+  std::vector<std::unique_ptr<Seq>> seqs;
+  std::vector<std::shared_ptr<GenStream>> streams;
+  for (auto& r : rs) {
+    if (r.prompt.empty() || int64_t(r.prompt.size()) >= o_.n_ctx) fail("engine: prompt does not fit the context");
+    seqs.push_back(std::make_unique<Seq>(std::move(r), int32_t(model_.config().n_vocab)));
+    streams.push_back(seqs.back()->stream);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     if (draining_) {
-      stream->end(Finish::resource);
-      return stream;
+      for (auto& st : streams) st->end(Finish::resource);
+      return streams;
     }
-    if (int64_t(queue_.size()) >= o_.max_queue) throw QueueFull();
-    queue_.push_back(std::move(s));
+    if (int64_t(queue_.size() + seqs.size()) > o_.max_queue) throw QueueFull();
+    for (auto& s : seqs) queue_.push_back(std::move(s));
     stats_.queued = int64_t(queue_.size());
   }
   cv_.notify_all();
-  return stream;
+  return streams;
 }
 
 void Engine::shutdown(Clock::time_point deadline) {

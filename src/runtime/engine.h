@@ -116,6 +116,10 @@ class Engine {
   // Queues a request. Throws QueueFull when max_queue requests already wait; the caller checks
   // sizes (prompt + max_tokens <= n_ctx) beforehand.
   std::shared_ptr<GenStream> submit(GenRequest r);
+  // Queues several requests at once, all or none (QueueFull): the n choices of one API
+  // request. The scheduler then sees them together, so they share one prefill the same way
+  // every time, and a seeded request gives the same text run after run.
+  std::vector<std::shared_ptr<GenStream>> submit(std::vector<GenRequest> rs);
   // Stops admitting, lets running sequences finish until `deadline`, then ends the rest with
   // Finish::resource, and writes the prefix cache to disk. Blocks until done.
   void shutdown(std::chrono::steady_clock::time_point deadline);

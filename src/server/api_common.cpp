@@ -134,23 +134,22 @@ std::vector<std::shared_ptr<GenStream>> submit_all(ServedModel& m, const std::ve
                    strfmt("n = %lld choices need more sequences than this server decodes at once (%lld)", (long long)p.n,
                           (long long)m.engine->options().max_seqs),
                    "n", "insufficient_system_resource");
-  std::vector<std::shared_ptr<GenStream>> out;
+  std::vector<GenRequest> rs;
+  for (int64_t i = 0; i < p.n; ++i) {
+    GenRequest r = extra ? extra() : GenRequest{};
+    r.prompt = prompt;
+    r.sampling = p.sampling;
+    r.sampling.seed = p.sampling.seed + uint64_t(i);
+    r.max_tokens = budget;
+    r.top_logprobs = top_logprobs;
+    r.ignore_eos = p.ignore_eos;
+    rs.push_back(std::move(r));
+  }
   try {
-    for (int64_t i = 0; i < p.n; ++i) {
-      GenRequest r = extra ? extra() : GenRequest{};
-      r.prompt = prompt;
-      r.sampling = p.sampling;
-      r.sampling.seed = p.sampling.seed + uint64_t(i);
-      r.max_tokens = budget;
-      r.top_logprobs = top_logprobs;
-      r.ignore_eos = p.ignore_eos;
-      out.push_back(m.engine->submit(std::move(r)));
-    }
+    return m.engine->submit(std::move(rs));
   } catch (const QueueFull&) {
-    for (auto& s : out) s->cancel();
     throw ApiError(429, "Too many requests are waiting; retry shortly.", "", "rate_limit_exceeded");
   }
-  return out;
 }
 
 bool drive(std::vector<std::shared_ptr<GenStream>>& streams, const std::function<void(size_t, GenChunk&)>& on_news,
