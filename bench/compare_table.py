@@ -50,7 +50,7 @@ def main():
     for fi in range(len(files)):
         for r in range(rounds):
             j = load(os.path.join(out, f"frugal.{fi}.{r}.json"))
-            bytes_per_tok[fi] = j["weight_bytes_per_token"]
+            bytes_per_tok[fi] = j.get("bytes_per_token", j["weight_bytes_per_token"])
             speed.setdefault((fi, "frugal", "pp"), []).append(j["pp_tok_s"])
             speed.setdefault((fi, "frugal", "tg"), []).append(j["tg_tok_s"])
             for k in range(n_peers):

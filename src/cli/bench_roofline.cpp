@@ -79,7 +79,7 @@ void add_roofline_json(nlohmann::json& j, const Roofline& r, const MembwResult& 
 void print_roofline(const Roofline& r, double bytes_per_tok, const MembwResult& before, const MembwResult& after,
                     int threads) {
   if (r.bw_gb_s <= 0) {
-    std::printf("\nweights per token: %.3f GB (no bandwidth probe)\n", bytes_per_tok / 1e9);
+    std::printf("\nread per token (weights + KV at the mean tg position): %.3f GB (no bandwidth probe)\n", bytes_per_tok / 1e9);
     return;
   }
   std::printf("\nmemory bandwidth, GB/s (%d threads, best of 5 passes over %.0f MiB):\n", threads,
@@ -88,7 +88,7 @@ void print_roofline(const Roofline& r, double bytes_per_tok, const MembwResult& 
               before.triad_gb_s);
   std::printf("  after the run:  read %.1f, copy %.1f, triad %.1f\n", after.read_gb_s, after.copy_gb_s,
               after.triad_gb_s);
-  std::printf("weights per token: %.3f GB; tg roofline at %.1f GB/s read: %.2f tok/s", bytes_per_tok / 1e9, r.bw_gb_s,
+  std::printf("read per token (weights + KV): %.3f GB; tg roofline at %.1f GB/s read: %.2f tok/s", bytes_per_tok / 1e9, r.bw_gb_s,
               r.tok_s);
   if (r.frac > 0) std::printf("; tg = %.0f%% of it (min %.0f%%, max %.0f%%)", r.frac * 100, r.frac_min * 100, r.frac_max * 100);
   std::printf("\n");

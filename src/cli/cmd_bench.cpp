@@ -13,6 +13,7 @@
 #include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/progress.h"
 #include "formats/gguf.h"
 #include "kernels/membw.h"
 #include "runtime/generator.h"
@@ -43,6 +44,7 @@ int cmd_bench(int argc, char** argv) {
   int64_t n_prompt = a.get_int({"-p", "--n-prompt"}, 512);
   int64_t n_gen = a.get_int({"-n", "--n-gen"}, 128);
   int64_t reps = a.get_int({"-r", "--repetitions"}, 3);
+  const int64_t depth = a.get_int({"-d", "--n-depth"}, 0);
   bool json = a.flag({"--json"});
   bool mtp = a.flag({"--mtp"});
   const bool membw_only = a.flag({"--membw"});
@@ -52,10 +54,10 @@ int cmd_bench(int argc, char** argv) {
   if (membw_mb < -1) fail("--membw-mb must be >= 0");
   if (membw_only) return bench_membw(threads, membw_mb > 0 ? size_t(membw_mb) << 20 : 0, json);
   if (path.empty())
-    fail("usage: frugal bench -m FILE|HF_DIR [-p 512] [-n 128] [-r 3] [-t THREADS] [--json] [--load-as TYPE] [--mtp]\n"
+    fail("usage: frugal bench -m FILE|HF_DIR [-p 512] [-n 128] [-d 0] [-r 3] [-t THREADS] [--json] [--load-as TYPE] [--mtp]\n"
          "                    [--membw-mb N (bandwidth probe buffer; default max(8 x LLC, 512), 0: no probe)]\n"
          "       frugal bench --membw [-t THREADS] [--membw-mb N] [--json]   (the bandwidth probe alone)");
-  if (n_prompt < 0 || n_gen < 0 || reps < 1) fail("-p and -n must be >= 0 and -r >= 1");
+  if (n_prompt < 0 || n_gen < 0 || depth < 0 || reps < 1) fail("-p, -n and -d must be >= 0 and -r >= 1");
 
   ThreadPool pool(threads);
   // Before the model is mapped, so the probe's buffer cannot push the weights out of the page
@@ -74,17 +76,36 @@ int cmd_bench(int argc, char** argv) {
     if (!json) std::fprintf(stderr, fmt, args...);
   };
 
-  const double bytes_per_tok = double(model->weight_bytes_per_token());
   std::vector<double> pp, tg;
   Rng rng(1234);
-  auto cache = model->new_cache(1, std::max<int64_t>(n_prompt, n_gen + 1));
+  const int64_t n_ctx = depth + std::max<int64_t>(n_prompt, n_gen + 1);
+  if (n_ctx > c.n_ctx_train && c.n_ctx_train > 0)
+    log("  note: depth + test = %lld positions, beyond the model's trained context (%lld)\n", (long long)n_ctx,
+        (long long)c.n_ctx_train);
+  auto cache = model->new_cache(1, n_ctx);
   Batch b;
-  // One untimed pass of each kind warms the page cache (weights are mmapped) and the kernels'
-  // scratch buffers.
+  // -d: a context of `depth` random tokens, computed once and untimed, that every pp and tg
+  // test then attends over (llama-bench's -d). Each test writes positions depth.. again.
+  if (depth > 0) {
+    Progress prog("  depth " + std::to_string(depth), double(depth), "k tokens", 1e3);
+    for (int64_t p0 = 0; p0 < depth; p0 += 512) {
+      b.clear();
+      const int64_t p1 = std::min(depth, p0 + 512);
+      for (int64_t i = p0; i < p1; ++i) b.add(int32_t(rng.next() % uint64_t(V)), int32_t(i), 0, i + 1 == p1);
+      model->forward(b, *cache, logits.data(), pool);
+      prog.update(double(p1));
+    }
+  }
+  const int64_t kv_bytes = cache->bytes_per_token();
+  // What a generated token reads: every weight once, and the cached K/V of the context (the
+  // mean position of the tg test), which at depth is no longer small.
+  const double weight_bytes = double(model->weight_bytes_per_token());
+  const double bytes_per_tok = weight_bytes + double(kv_bytes) * (double(depth) + double(n_gen) / 2);
   for (int64_t r = -1; r < reps; ++r) {
     if (n_prompt > 0) {
       b.clear();
-      for (int64_t i = 0; i < n_prompt; ++i) b.add(int32_t(rng.next() % uint64_t(V)), int32_t(i), 0, i + 1 == n_prompt);
+      for (int64_t i = 0; i < n_prompt; ++i)
+        b.add(int32_t(rng.next() % uint64_t(V)), int32_t(depth + i), 0, i + 1 == n_prompt);
       double t0 = now_seconds();
       model->forward(b, *cache, logits.data(), pool);
       double dt = now_seconds() - t0;
@@ -95,7 +116,7 @@ int cmd_bench(int argc, char** argv) {
       double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
         b.clear();
-        b.add(int32_t(rng.next() % uint64_t(V)), int32_t(i), 0, true);
+        b.add(int32_t(rng.next() % uint64_t(V)), int32_t(depth + i), 0, true);
         model->forward(b, *cache, logits.data(), pool);
       }
       const double tps = double(n_gen) / (now_seconds() - t0);
@@ -132,7 +153,6 @@ int cmd_bench(int argc, char** argv) {
     s_plain = stats(plain);
     s_mtp = stats(spec);
   }
-  const int64_t kv_bytes = cache->bytes_per_token();
   if (probe) bw_after = kernels::measure_memory_bandwidth(pool, 5, probe_bytes);
   Stats sp = pp.empty() ? Stats{} : stats(pp), sg = tg.empty() ? Stats{} : stats(tg);
   const Roofline rl = roofline_of(bw_before, bw_after, bytes_per_tok, tg);
@@ -140,10 +160,10 @@ int cmd_bench(int argc, char** argv) {
 
   if (json) {
     nlohmann::json j = {
-        {"model", path}, {"arch", c.arch}, {"threads", threads}, {"n_prompt", n_prompt}, {"n_gen", n_gen},
+        {"model", path}, {"arch", c.arch}, {"threads", threads}, {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"n_depth", depth},
         {"repetitions", reps}, {"pp_tok_s", sp.median}, {"pp_tok_s_min", sp.min}, {"pp_tok_s_max", sp.max},
         {"tg_tok_s", sg.median}, {"tg_tok_s_min", sg.min}, {"tg_tok_s_max", sg.max},
-        {"weight_bytes_per_token", bytes_per_tok}, {"file_bytes", 0}, {"kv_bytes_per_token", kv_bytes}};
+        {"weight_bytes_per_token", weight_bytes}, {"bytes_per_token", bytes_per_tok}, {"file_bytes", 0}, {"kv_bytes_per_token", kv_bytes}};
     add_roofline_json(j, rl, bw_before, bw_after);
     if (run_mtp) {
       j["mtp_tg_tok_s"] = s_mtp.median;
@@ -156,13 +176,14 @@ int cmd_bench(int argc, char** argv) {
     j["file_bytes"] = fb;
     std::printf("%s\n", j.dump().c_str());
   } else {
+    const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
     std::printf("\n| model | threads | test | tok/s (median) | min - max |\n|---|---|---|---|---|\n");
     if (!pp.empty())
-      std::printf("| %s | %d | pp%lld | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_prompt, sp.median,
-                  sp.min, sp.max);
+      std::printf("| %s | %d | pp%lld%s | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_prompt,
+                  at.c_str(), sp.median, sp.min, sp.max);
     if (!tg.empty())
-      std::printf("| %s | %d | tg%lld | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, sg.median,
-                  sg.min, sg.max);
+      std::printf("| %s | %d | tg%lld%s | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, at.c_str(),
+                  sg.median, sg.min, sg.max);
     print_roofline(rl, bytes_per_tok, bw_before, bw_after, threads);
     std::printf("KV cache: %lld bytes per token (fp32, all layers)\n", (long long)kv_bytes);
     if (run_mtp)
