@@ -185,7 +185,7 @@ int cmd_bench(int argc, char** argv) {
       std::printf("| %s | %d | tg%lld%s | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, at.c_str(),
                   sg.median, sg.min, sg.max);
     print_roofline(rl, bytes_per_tok, bw_before, bw_after, threads);
-    std::printf("KV cache: %lld bytes per token (fp32, all layers)\n", (long long)kv_bytes);
+    std::printf("KV cache: %lld bytes per token (%s, all layers)\n", (long long)kv_bytes, dtype_name(cache->type()));
     if (run_mtp)
       std::printf("MTP speculative decoding (greedy, tg%lld): %.2f tok/s vs %.2f plain = %.2fx; draft acceptance %.0f%% "
                   "(%lld of %lld)\n",

@@ -89,7 +89,8 @@ int cmd_inspect(int argc, char** argv) {
                 c.tied_output ? "tied to token_embd" : "separate");
     std::printf("  q/k/v bias: %s; per-head q/k norm: %s\n", c.has_qkv_bias ? "yes" : "no", c.has_qk_norm ? "yes" : "no");
     auto cache = m->new_cache(1, 1);
-    std::printf("  KV cache: %lld bytes per token (fp32)\n", (long long)cache->bytes_per_token());
+    std::printf("  KV cache: %lld bytes per token (%s by default; --cache-type f32|f16|bf16|q8_0)\n",
+                (long long)cache->bytes_per_token(), dtype_name(cache->type()));
     for (const auto& line : m->describe()) std::printf("  %s\n", line.c_str());
     std::printf("  weights read per generated token: %s\n", human_bytes(double(m->weight_bytes_per_token())).c_str());
   } catch (const Error& e) {

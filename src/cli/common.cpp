@@ -49,6 +49,7 @@ LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt)
 LoadOptions load_options_from(Args& a) {
   LoadOptions o;
   o.load_as = a.get({"--load-as"});
+  o.cache_type = a.get({"--cache-type"});
   if (!o.load_as.empty() && !parse_file_type(o.load_as))
     fail("--load-as: unknown type '%s' (known: %s)", o.load_as.c_str(), file_type_names());
   return o;

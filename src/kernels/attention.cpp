@@ -1,18 +1,22 @@
 #include "kernels/attention.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/quant.h"
 
 namespace frugal::kernels {
 
 void attend_ref(const AttendArgs& a) {
+  std::vector<float> kf(size_t(a.head_dim)), vf(size_t(a.head_dim_v));
   for (int64_t h = 0; h < a.n_q; ++h) {
     const float* q = a.q + h * a.head_dim;
     float* s = a.scratch + h * a.n_kv;
     float mx = -INFINITY;
     for (int64_t j = 0; j < a.n_kv; ++j) {
-      const float* k = a.key(j);
+      dequantize_row(a.kv_type, a.key(j), kf.data(), a.head_dim);
+      const float* k = kf.data();
       float d = 0;
       for (int64_t i = 0; i < a.head_dim; ++i) d += q[i] * k[i];
       s[j] = d * a.scale;
@@ -24,7 +28,8 @@ void attend_ref(const AttendArgs& a) {
     float* o = a.out + h * a.head_dim_v;
     for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
     for (int64_t j = 0; j < a.n_kv; ++j) {
-      const float* v = a.value(j);
+      dequantize_row(a.kv_type, a.value(j), vf.data(), a.head_dim_v);
+      const float* v = vf.data();
       const float p = s[j] * inv;
       for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] += p * v[i];
     }

@@ -1,28 +1,33 @@
 // Causal attention for one query position and one KV head group. GQA shares a KV head among
 // n_q query heads: processing the group together reads each cached key and value row once
-// for all of them. The cache is fp32 so that the F32 path stays within 1e-4 of the references.
+// for all of them. Cached rows are F32, F16, BF16 or Q8_0 (kv_type); the math is fp32.
 #pragma once
 #include <cstdint>
+
+#include "core/dtype.h"
 
 namespace frugal::kernels {
 
 struct AttendArgs {
   const float* q;       // [n_q, head_dim], contiguous
   int64_t n_q;
-  const float* k = nullptr;  // key j at k + j * k_stride (first head_dim values)
-  int64_t k_stride;
-  const float* v = nullptr;  // value j at v + j * v_stride (first head_dim_v values)
+  DType kv_type = DType::F32;  // of the cached rows; Q8_0 needs head_dim and head_dim_v % 32 == 0
+  const void* k = nullptr;  // key j at k + j * k_stride bytes (its first head_dim values)
+  int64_t k_stride;         // bytes from one cached row to the next
+  const void* v = nullptr;  // value j at v + j * v_stride bytes (first head_dim_v values)
   int64_t v_stride;
   // A paged cache instead (k, v unused): key j at k_pages[j >> page_shift] + (j mod page) *
   // k_stride, likewise values. Rows within a page are contiguous; pages are anywhere.
-  const float* const* k_pages = nullptr;
-  const float* const* v_pages = nullptr;
+  const void* const* k_pages = nullptr;
+  const void* const* v_pages = nullptr;
   int page_shift = 0;
-  const float* key(int64_t j) const {
-    return k_pages ? k_pages[j >> page_shift] + (j & ((int64_t(1) << page_shift) - 1)) * k_stride : k + j * k_stride;
+  const uint8_t* key(int64_t j) const {
+    return k_pages ? static_cast<const uint8_t*>(k_pages[j >> page_shift]) + (j & ((int64_t(1) << page_shift) - 1)) * k_stride
+                   : static_cast<const uint8_t*>(k) + j * k_stride;
   }
-  const float* value(int64_t j) const {
-    return v_pages ? v_pages[j >> page_shift] + (j & ((int64_t(1) << page_shift) - 1)) * v_stride : v + j * v_stride;
+  const uint8_t* value(int64_t j) const {
+    return v_pages ? static_cast<const uint8_t*>(v_pages[j >> page_shift]) + (j & ((int64_t(1) << page_shift) - 1)) * v_stride
+                   : static_cast<const uint8_t*>(v) + j * v_stride;
   }
   int64_t n_kv;         // keys 0..n_kv-1 are visible (causal mask applied by the caller)
   int64_t head_dim, head_dim_v;
@@ -36,7 +41,8 @@ struct AttendArgs {
 // the dot products around it.
 void softmax_rows_zero_out(const AttendArgs& a);
 
-// Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with.
+// Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with
+// (it converts each row with dequantize_row, the format's reference).
 void attend(const AttendArgs& a);
 void attend_ref(const AttendArgs& a);
 

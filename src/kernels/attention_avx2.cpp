@@ -1,7 +1,11 @@
 // AVX2 attention: the AVX-512 file's structure with 8-wide vectors (see attention_avx512.cpp).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/attention.h"
+#include "core/half.h"
+#include "kernels/quant_blocks.h"
 
 namespace frugal::kernels {
 
@@ -32,14 +36,49 @@ inline void axpy8(float p, const float* x, float* y, int64_t n) {
 }
 }  // namespace
 
+namespace {
+// n values of a cached row of type t to fp32 (n a multiple of 8; of 32 for Q8_0).
+void row_to_f32(DType t, const uint8_t* src, float* dst, int64_t n) {
+  switch (t) {
+    case DType::F16:
+      for (int64_t i = 0; i < n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))));
+      return;
+    case DType::BF16:
+      for (int64_t i = 0; i < n; i += 8) {
+        const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+      }
+      return;
+    case DType::Q8_0: {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(src);
+      for (int64_t i = 0; i < n; i += 32, ++b) {
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(b->d));
+        for (int c = 0; c < 4; ++c) {
+          const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b->qs + 8 * c));
+          _mm256_storeu_ps(dst + i + 8 * c, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+        }
+      }
+      return;
+    }
+    default: std::memcpy(dst, src, size_t(n) * sizeof(float));
+  }
+}
+}  // namespace
+
 void attend_avx2(const AttendArgs& a) {
+  const bool f32 = a.kv_type == DType::F32;
+  alignas(32) float row[1024];
+  if (!f32 && (a.head_dim > 1024 || a.head_dim_v > 1024 || a.head_dim % 8 || a.head_dim_v % 8)) return attend_ref(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {
-    const float* k = a.key(j);
+    const float* k = reinterpret_cast<const float*>(a.key(j));
+    if (!f32) row_to_f32(a.kv_type, a.key(j), row, a.head_dim), k = row;
     for (int64_t h = 0; h < a.n_q; ++h) a.scratch[h * a.n_kv + j] = dot8(a.q + h * a.head_dim, k, a.head_dim) * a.scale;
   }
   softmax_rows_zero_out(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {
-    const float* v = a.value(j);
+    const float* v = reinterpret_cast<const float*>(a.value(j));
+    if (!f32) row_to_f32(a.kv_type, a.value(j), row, a.head_dim_v), v = row;
     for (int64_t h = 0; h < a.n_q; ++h) axpy8(a.scratch[h * a.n_kv + j], v, a.out + h * a.head_dim_v, a.head_dim_v);
   }
 }

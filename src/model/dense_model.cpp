@@ -1,6 +1,7 @@
 #include "model/dense_model.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "kernels/attention.h"
@@ -108,8 +109,10 @@ DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : 
 
 std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const {
   const int64_t kw = cfg_.n_head_kv * cfg_.head_dim, vw = cfg_.n_head_kv * cfg_.head_dim_v;
-  if (pool_blocks > 0) return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, pool_blocks);
-  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw);
+  const int64_t head = std::gcd(cfg_.head_dim, cfg_.head_dim_v);  // per-head column offsets
+  if (pool_blocks > 0)
+    return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, pool_blocks, cache_type_, head);
+  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, cache_type_, head);
 }
 
 int64_t DenseModel::weight_bytes_per_token() const {
@@ -143,11 +146,12 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
       a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
       cache.k_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hd, kp);
       cache.v_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hdv, vp);
+      a.kv_type = cache.type();
       a.k_pages = kp.data();
       a.v_pages = vp.data();
       a.page_shift = int(KvCache::kBlockShift);
-      a.k_stride = Hkv * hd;
-      a.v_stride = Hkv * hdv;
+      a.k_stride = cache.k_row_bytes();
+      a.v_stride = cache.v_row_bytes();
       a.head_dim = hd;
       a.head_dim_v = hdv;
       a.scale = scale;
@@ -219,8 +223,8 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
         const float *c = rope_cos_.data() + t * half, *sn = rope_sin_.data() + t * half;
         for (int64_t hh = 0; hh < H; ++hh) kernels::rope_cached(q + t * nq + hh * hd, cfg_.n_rot, c, sn, layout);
         for (int64_t hh = 0; hh < Hkv; ++hh) kernels::rope_cached(k + t * nk + hh * hd, cfg_.n_rot, c, sn, layout);
-        std::copy(k + t * nk, k + (t + 1) * nk, cache.k(il, slot, pos));
-        std::copy(v + t * nv, v + (t + 1) * nv, cache.v(il, slot, pos));
+        cache.store_k(il, slot, pos, k + t * nk);
+        cache.store_v(il, slot, pos, v + t * nv);
       }
     });
     attention(batch, cache, il, pool);

@@ -52,7 +52,7 @@ class DenseModel : public Model {
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, out_rows_;
   std::vector<float> rope_cos_, rope_sin_;  // [n_tok, n_rot / 2] for this batch's positions
   std::vector<std::vector<float>> scores_;  // per thread, [group * n_ctx]
-  std::vector<std::vector<const float*>> pages_;  // per thread: a sequence's K and V block pointers
+  std::vector<std::vector<const void*>> pages_;  // per thread: a sequence's K and V block pointers
 };
 
 }  // namespace frugal

@@ -1,5 +1,8 @@
-// Key/value cache for attention, paged: fp32 rows (an f16 cache cannot meet the fp32 golden
-// limits) in a pool of fixed-size blocks of kBlockTokens positions. A block holds every layer's
+// Key/value cache for attention, paged: rows of one element type (F32, F16, BF16 or Q8_0;
+// see kv_type_from_name) in a pool of fixed-size blocks of kBlockTokens positions. Rows are
+// written as floats and converted on the way in (store_k / store_v); attention reads them in
+// their own type (kernels/attention.h), so a smaller type is less memory and less bandwidth
+// per generated token at depth. A block holds every layer's
 // rows for its positions, laid out [block][layer][position in block][width], so one block is
 // one unit of sharing, eviction and disk I/O. Each sequence slot has a block table (position
 // / kBlockTokens -> physical block); attention reads a sequence's keys block by block.
@@ -14,33 +17,51 @@
 //     that nobody writes again.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/quant.h"
 
 namespace frugal {
+
+// "f32", "f16", "bf16", "q8_0" (any case): false for anything else.
+inline bool kv_type_from_name(std::string_view name, DType* out) {
+  DType t;
+  if (!dtype_from_name(name, &t)) return false;
+  if (t != DType::F32 && t != DType::F16 && t != DType::BF16 && t != DType::Q8_0) return false;
+  *out = t;
+  return true;
+}
 
 class KvCache {
  public:
   static constexpr int64_t kBlockShift = 4;
   static constexpr int64_t kBlockTokens = int64_t(1) << kBlockShift;  // 16, as vLLM's default
 
-  // Fully mapped: n_slot sequences of up to n_ctx positions.
-  KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width)
-      : KvCache(n_layer, n_slot, n_ctx, k_width, v_width, n_slot * blocks_for(n_ctx)) {
+  // Fully mapped: n_slot sequences of up to n_ctx positions. `head` is the width of the column
+  // groups attention reads separately (a KV head; the whole row for MLA's latent): with Q8_0
+  // it must be a multiple of the 32-element block.
+  KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width, DType type = DType::F32,
+          int64_t head = 0)
+      : KvCache(n_layer, n_slot, n_ctx, k_width, v_width, n_slot * blocks_for(n_ctx), type, head) {
     for (int64_t s = 0; s < n_slot_; ++s)
       for (int64_t b = 0; b < blocks_per_slot_; ++b) map(s, b, alloc());
   }
   // On demand: a pool of pool_blocks blocks, no slot mapped.
-  KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width, int64_t pool_blocks)
+  KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width, int64_t pool_blocks,
+          DType type = DType::F32, int64_t head = 0)
       : n_layer_(n_layer), n_slot_(n_slot), n_ctx_(n_ctx), k_width_(k_width), v_width_(v_width),
-        blocks_per_slot_(blocks_for(n_ctx)), n_blocks_(pool_blocks),
+        blocks_per_slot_(blocks_for(n_ctx)), n_blocks_(pool_blocks), type_(type),
+        k_row_(checked_row_bytes(type, k_width, head)), v_row_(checked_row_bytes(type, v_width, head)),
         // Not value-initialized: the OS backs a block's pages only when it is first written,
         // so a large pool (the server's, sized for every slot's full context plus the prefix
         // cache) costs memory only as it fills.
-        k_(new float[size_t(pool_blocks * n_layer * kBlockTokens * k_width)]),
-        v_(new float[size_t(pool_blocks * n_layer * kBlockTokens * v_width)]),
+        k_(new uint8_t[size_t(pool_blocks * n_layer * kBlockTokens) * k_row_]),
+        v_(new uint8_t[size_t(pool_blocks * n_layer * kBlockTokens) * v_row_]),
         table_(size_t(n_slot * blocks_per_slot_), -1), refs_(size_t(pool_blocks), 0) {
     free_.reserve(size_t(pool_blocks));
     for (int64_t b = pool_blocks - 1; b >= 0; --b) free_.push_back(int32_t(b));
@@ -48,23 +69,37 @@ class KvCache {
 
   static int64_t blocks_for(int64_t n_tokens) { return (n_tokens + kBlockTokens - 1) >> kBlockShift; }
 
-  // Row of position `pos` of a slot, layer il (its block must be mapped).
-  float* k(int64_t il, int64_t slot, int64_t pos) { return k_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * k_width_; }
-  float* v(int64_t il, int64_t slot, int64_t pos) { return v_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * v_width_; }
-  const float* k(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->k(il, slot, pos); }
-  const float* v(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->v(il, slot, pos); }
-  // First row of physical block `phys`, layer il: kBlockTokens rows of k_width (v_width) floats.
-  float* k_block(int64_t phys, int64_t il) { return k_.get() + ((phys * n_layer_ + il) << kBlockShift) * k_width_; }
-  float* v_block(int64_t phys, int64_t il) { return v_.get() + ((phys * n_layer_ + il) << kBlockShift) * v_width_; }
-  // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
-  // `offset` floats (a head's columns): what the attention kernels walk.
-  void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const float*>& out) {
-    out.resize(size_t(n_blocks));
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_block(block(slot, b), il) + offset;
+  // Row of position `pos` of a slot, layer il (its block must be mapped), in the cache's type.
+  uint8_t* k(int64_t il, int64_t slot, int64_t pos) { return k_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * k_row_; }
+  uint8_t* v(int64_t il, int64_t slot, int64_t pos) { return v_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * v_row_; }
+  const uint8_t* k(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->k(il, slot, pos); }
+  const uint8_t* v(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->v(il, slot, pos); }
+  // Writes one row (k_width / v_width floats), converted to the cache's type.
+  void store_k(int64_t il, int64_t slot, int64_t pos, const float* row) { put(k(il, slot, pos), row, k_width_); }
+  void store_v(int64_t il, int64_t slot, int64_t pos, const float* row) { put(v(il, slot, pos), row, v_width_); }
+  // Reads n consecutive k rows from `pos` (all within one block) back as floats.
+  void load_k(int64_t il, int64_t slot, int64_t pos, int64_t n, float* out) {
+    const uint8_t* src = k(il, slot, pos);
+    if (type_ == DType::F32) {
+      std::memcpy(out, src, size_t(n * k_width_) * sizeof(float));
+      return;
+    }
+    for (int64_t r = 0; r < n; ++r) kernels::dequantize_row(type_, src + r * int64_t(k_row_), out + r * k_width_, k_width_);
   }
-  void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const float*>& out) {
+  // First row of physical block `phys`, layer il: kBlockTokens rows of k_row_bytes() (v_row_bytes()).
+  uint8_t* k_block(int64_t phys, int64_t il) { return k_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * k_row_; }
+  uint8_t* v_block(int64_t phys, int64_t il) { return v_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * v_row_; }
+  // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
+  // `offset` elements (a head's columns; a multiple of the type's block): what attention walks.
+  void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_block(block(slot, b), il) + offset;
+    const size_t off = row_bytes(type_, offset);
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_block(block(slot, b), il) + off;
+  }
+  void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
+    out.resize(size_t(n_blocks));
+    const size_t off = row_bytes(type_, offset);
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_block(block(slot, b), il) + off;
   }
 
   int64_t n_ctx() const { return n_ctx_; }
@@ -72,8 +107,11 @@ class KvCache {
   int64_t n_layer() const { return n_layer_; }
   int64_t k_width() const { return k_width_; }
   int64_t v_width() const { return v_width_; }
+  DType type() const { return type_; }
+  int64_t k_row_bytes() const { return int64_t(k_row_); }
+  int64_t v_row_bytes() const { return int64_t(v_row_); }
   // Bytes cached per token (all layers): what `frugal inspect` and the server report.
-  int64_t bytes_per_token() const { return n_layer_ * (k_width_ + v_width_) * int64_t(sizeof(float)); }
+  int64_t bytes_per_token() const { return n_layer_ * int64_t(k_row_ + v_row_); }
   int64_t block_bytes() const { return bytes_per_token() * kBlockTokens; }
 
   // ---- block management (the server's engine and prefix cache) ----
@@ -112,8 +150,24 @@ class KvCache {
   }
 
  private:
+  static size_t checked_row_bytes(DType t, int64_t width, int64_t head) {
+    const int64_t bs = dtype_traits(t).block_size;
+    if (!kv_type_from_name(dtype_name(t), &t)) fail("KV cache: type %s is not one of f32, f16, bf16, q8_0", dtype_name(t));
+    if (width % bs != 0 || (head > 0 && head % bs != 0))
+      fail("KV cache: type %s stores blocks of %lld values, and this model's rows (%lld) or heads (%lld) are not "
+           "a multiple of that; use --cache-type f16",
+           dtype_name(t), (long long)bs, (long long)width, (long long)head);
+    return row_bytes(t, width);
+  }
+  void put(uint8_t* dst, const float* row, int64_t width) {
+    if (type_ == DType::F32) std::memcpy(dst, row, size_t(width) * sizeof(float));
+    else kernels::quantize_row(type_, row, dst, width);
+  }
+
   int64_t n_layer_, n_slot_, n_ctx_, k_width_, v_width_, blocks_per_slot_, n_blocks_;
-  std::unique_ptr<float[]> k_, v_;
+  DType type_;
+  size_t k_row_, v_row_;
+  std::unique_ptr<uint8_t[]> k_, v_;
   std::vector<int32_t> table_;  // [slot][block index] -> physical block, -1 unmapped
   std::vector<int32_t> refs_;   // per physical block
   std::vector<int32_t> free_;

@@ -24,6 +24,9 @@ class Model {
   // A cache for n_slot sequences of up to n_ctx tokens each: every slot fully mapped, or with
   // pool_blocks > 0 a pool of that many blocks that the caller maps on demand (the server).
   virtual std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks = 0) const = 0;
+  // The element type of the caches new_cache makes (F32, F16, BF16 or Q8_0): --cache-type.
+  DType cache_type() const { return cache_type_; }
+  void set_cache_type(DType t) { cache_type_ = t; }
 
   // Runs the batch; writes logits [batch.n_outputs(), n_vocab] (rows in batch order) into
   // `logits`. Positions must be < cache.n_ctx() and each sequence's earlier positions must
@@ -52,12 +55,16 @@ class Model {
  protected:
   ModelConfig cfg_;
   std::shared_ptr<GgufFile> file_;
+  DType cache_type_ = DType::F32;
 };
 
 struct LoadOptions {
   // Hugging Face folders only: convert every weight matrix at load to this file type (see
   // HfLoadOptions in model/hf_folder.h); empty = use the checkpoint's own types.
   std::string load_as;
+  // KV cache element type: "f32", "f16", "bf16", "q8_0"; empty: f32 for an all-fp32 model,
+  // f16 otherwise.
+  std::string cache_type;
   bool progress = true;  // progress line while converting
 };
 

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[6] = {'F', 'R', 'G', 'K', 'V', '1'};
-constexpr uint16_t kVersion = 1;
+constexpr uint16_t kVersion = 2;  // 2: rows in the cache's type, widths in bytes
 constexpr size_t kHeadBytes = 64;
 constexpr std::string_view kExt = ".kv", kTmpExt = ".kv.tmp";
 
@@ -141,7 +141,7 @@ std::string DiskCache::path_of(uint64_t chain) const {
 }
 
 int64_t DiskCache::file_bytes(int64_t n_prefix) const {
-  return int64_t(kHeadBytes) + 4 * n_prefix + 4 * layout_.floats() + 8;
+  return int64_t(kHeadBytes) + 4 * n_prefix + layout_.bytes() + 8;
 }
 
 // Header and token prefix as they must appear in the file: a read compares these bytes
@@ -158,21 +158,21 @@ std::vector<uint8_t> DiskCache::head(uint64_t chain, const int32_t* prefix, int6
   put(&layout_.fingerprint, 8);
   put(&layout_.block_tokens, 8);
   put(&layout_.n_layer, 8);
-  put(&layout_.k_width, 8);
-  put(&layout_.v_width, 8);
+  put(&layout_.k_row_bytes, 8);
+  put(&layout_.v_row_bytes, 8);
   put(&n_prefix, 8);
   put(&chain, 8);
   put(prefix, 4 * size_t(n_prefix));
   return h;
 }
 
-bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, std::vector<float>& rows,
+bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, std::vector<uint8_t>& rows,
                      uint64_t tick) {
   auto it = index_.find(chain);
   if (it == index_.end()) return false;
   const std::string path = path_of(chain);
   const std::vector<uint8_t> want = head(chain, prefix, n_prefix);
-  const size_t row_bytes = 4 * size_t(layout_.floats());
+  const size_t row_bytes = size_t(layout_.bytes());
   bool ok = false;
   if (it->second.bytes == file_bytes(n_prefix)) {
     File f(std::fopen(path.c_str(), "rb"));
@@ -182,7 +182,7 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
     }
     if (f) {
       std::vector<uint8_t> got(want.size());
-      rows.resize(size_t(layout_.floats()));
+      rows.resize(row_bytes);
       uint64_t sum = 0;
       ok = std::fread(got.data(), 1, got.size(), f.get()) == got.size() && got == want &&
            std::fread(rows.data(), 1, row_bytes, f.get()) == row_bytes &&
@@ -200,11 +200,11 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
   return true;
 }
 
-std::string DiskCache::write(uint64_t chain, const int32_t* prefix, int64_t n_prefix, const float* rows,
+std::string DiskCache::write(uint64_t chain, const int32_t* prefix, int64_t n_prefix, const uint8_t* rows,
                              uint64_t tick) {
   const std::string path = path_of(chain), tmp = path.substr(0, path.size() - kExt.size()) + std::string(kTmpExt);
   const std::vector<uint8_t> h = head(chain, prefix, n_prefix);
-  const size_t row_bytes = 4 * size_t(layout_.floats());
+  const size_t row_bytes = size_t(layout_.bytes());
   const uint64_t sum = hash_bytes(rows, row_bytes, hash_bytes(h.data(), h.size(), 0));
   errno = 0;
   bool ok = false;

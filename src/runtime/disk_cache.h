@@ -8,8 +8,8 @@
 // give the order, and a read refreshes the mtime so that the order survives restarts.
 //
 // File (little-endian, as the host): 64-byte header {"FRGKV1", u16 version, u64 fingerprint,
-// i64 block_tokens, n_layer, k_width, v_width, prefix_tokens, u64 chain}, int32
-// tokens[prefix_tokens], float rows (see BlockLayout), u64 checksum of all bytes before it.
+// i64 block_tokens, n_layer, k_row_bytes, v_row_bytes, prefix_tokens, u64 chain}, int32
+// tokens[prefix_tokens], the rows (see BlockLayout), u64 checksum of all bytes before it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,12 +21,13 @@
 
 namespace frugal {
 
-// The shape of one block: k rows [n_layer][block_tokens][k_width], then v rows
-// [n_layer][block_tokens][v_width], fp32.
+// The shape of one block: k rows [n_layer][block_tokens] of k_row_bytes, then v rows
+// [n_layer][block_tokens] of v_row_bytes, in the KV cache's element type (the fingerprint
+// covers the type).
 struct BlockLayout {
   uint64_t fingerprint = 0;
-  int64_t block_tokens = 0, n_layer = 0, k_width = 0, v_width = 0;
-  int64_t floats() const { return n_layer * block_tokens * (k_width + v_width); }
+  int64_t block_tokens = 0, n_layer = 0, k_row_bytes = 0, v_row_bytes = 0;
+  int64_t bytes() const { return n_layer * block_tokens * (k_row_bytes + v_row_bytes); }
 };
 
 // A 64-bit hash of n bytes, chained through `seed`: hash_bytes(b, hash_bytes(a, s)) covers a
@@ -44,11 +45,11 @@ class DiskCache {
 
   bool contains(uint64_t chain) const { return index_.count(chain) != 0; }
   // Reads the block named `chain` whose token prefix must be prefix[0..n_prefix) into `rows`
-  // (layout.floats()). False when it is missing or bad; a bad file is deleted.
-  bool read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, std::vector<float>& rows, uint64_t tick);
+  // (layout.bytes()). False when it is missing or bad; a bad file is deleted.
+  bool read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, std::vector<uint8_t>& rows, uint64_t tick);
   // Writes a block last used at `tick`, then removes the least recently used files beyond
   // the budget (possibly this one). Returns "" or the error; never throws on I/O.
-  std::string write(uint64_t chain, const int32_t* prefix, int64_t n_prefix, const float* rows, uint64_t tick);
+  std::string write(uint64_t chain, const int32_t* prefix, int64_t n_prefix, const uint8_t* rows, uint64_t tick);
   // Records a use of the file at `tick` if that is later than the last one known.
   void touch(uint64_t chain, uint64_t tick);
 

@@ -81,7 +81,7 @@ class PrefixCache {
 
   PrefixCacheStats stats() const;
   int64_t block_tokens() const { return bt_; }
-  int64_t block_bytes() const { return block_floats_ * int64_t(sizeof(float)); }
+  int64_t block_bytes() const { return block_bytes_; }
   // The file of the last of the first n_blocks blocks of `tokens` (for tests and tools); "" without
   // a disk tier.
   std::string disk_path(const std::vector<int32_t>& tokens, int64_t n_blocks) const;
@@ -97,11 +97,11 @@ class PrefixCache {
   void evict(Node* n);
   std::string write_to_disk(const Node* n);
   void check_cache(const KvCache& cache, int64_t slot, const char* what) const;
-  void rows_of(int32_t phys, std::vector<float>& rows) const;  // disk layout: k rows, then v rows
+  void rows_of(int32_t phys, std::vector<uint8_t>& rows) const;  // disk layout: k rows, then v rows
   void publish();
 
   KvCache& cache_;
-  int64_t bt_, n_layer_, k_width_, v_width_, block_floats_, ram_budget_;
+  int64_t bt_, n_layer_, k_width_, v_width_, block_bytes_, ram_budget_;  // widths: row bytes
   std::unique_ptr<Node> root_;           // holds no block; its chain hash seeds every other
   std::unique_ptr<DiskCache> disk_;      // null without a disk tier
   std::map<uint64_t, Node*> evictable_;  // unreferenced leaves by last use (ticks are unique)

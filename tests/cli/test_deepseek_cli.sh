@@ -29,15 +29,20 @@ for _ in range(n_kv):
     k, o = s(o); t, = struct.unpack_from('<I', d, o); o += 4; v, o = val(t, o); kv[k] = v
 a = 'deepseek2.'
 trunk = kv[a + 'block_count'] - kv.get(a + 'nextn_predict_layers', 0)
-print(trunk * (kv[a + 'attention.kv_lora_rank'] + kv[a + 'rope.dimension_count']) * 4)
+# The default cache type: f32 (4 bytes) for float weights, f16 (2) for quantized ones.
+print(trunk * (kv[a + 'attention.kv_lora_rank'] + kv[a + 'rope.dimension_count']) * (2 if 'q8_0' in sys.argv[1] else 4))
 PY
 }
 
 for m in v3-mini-f32 v2lite-mini-q8_0; do
   want=$(latent_bytes "$GG/$m.gguf")
   check "inspect $m: KV cache = latent only ($want bytes/token)" bash -c "'$FRUGAL' inspect '$GG/$m.gguf' | grep -q 'KV cache: $want bytes per token'"
-  check "bench $m: kv_bytes_per_token = $want" bash -c "'$FRUGAL' bench -m '$GG/$m.gguf' -p 8 -n 4 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; assert json.load(sys.stdin)[\"kv_bytes_per_token\"] == $want'"
+  check "bench $m: kv_bytes_per_token = $want (the default cache type)" bash -c "'$FRUGAL' bench -m '$GG/$m.gguf' -p 8 -n 4 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; assert json.load(sys.stdin)[\"kv_bytes_per_token\"] == $want'"
 done
+want=$(( $(latent_bytes "$GG/v3-mini-f32.gguf") / 2 ))
+check "bench --cache-type bf16: kv_bytes_per_token = $want" bash -c "'$FRUGAL' bench -m '$GG/v3-mini-f32.gguf' --cache-type bf16 -p 8 -n 4 -r 1 --membw-mb 0 --json | $PY -c 'import json,sys; assert json.load(sys.stdin)[\"kv_bytes_per_token\"] == $want'"
+expect_error "q8_0 cache on 16-wide heads" "not a multiple of that" "$FRUGAL" bench -m "$GG/v3-mini-f32.gguf" --cache-type q8_0 -p 8 -n 4 -r 1 --membw-mb 0
+expect_error "unknown cache type" "unknown type 'q4_k'" "$FRUGAL" bench -m "$GG/v3-mini-f32.gguf" --cache-type q4_k -p 8 -n 4
 
 for temp in 0 0.8; do
   a=$("$FRUGAL" run -m "$GG/v3-mini-q8_0.gguf" -p "The capital of" -n 60 --temp $temp --seed 3 2>/dev/null)

@@ -8,8 +8,11 @@
 
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/quant.h"
+#include "model/kv_cache.h"
 
 using namespace frugal::kernels;
+using frugal::DType;
 
 namespace {
 struct Case {
@@ -34,9 +37,9 @@ TEST(Attention, SimdMatchesReference) {
       a.q = q.data();
       a.n_q = c.n_q;
       a.k = k.data();
-      a.k_stride = ks;
+      a.k_stride = ks * 4;
       a.v = v.data();
-      a.v_stride = vs;
+      a.v_stride = vs * 4;
       a.n_kv = c.n_kv;
       a.head_dim = c.hd;
       a.head_dim_v = c.hdv;
@@ -82,7 +85,7 @@ TEST(Attention, PagedRowsEqualContiguous) {
       for (int64_t b = 0; b < n_blocks; ++b) perm[size_t(b)] = b;
       std::shuffle(perm.begin(), perm.end(), rng);
       std::vector<float> kp(k.size()), vp(v.size());
-      std::vector<const float*> kpages(static_cast<size_t>(n_blocks)), vpages(static_cast<size_t>(n_blocks));
+      std::vector<const void*> kpages(static_cast<size_t>(n_blocks)), vpages(static_cast<size_t>(n_blocks));
       for (int64_t b = 0; b < n_blocks; ++b) {
         const int64_t p = perm[size_t(b)];
         std::copy_n(k.data() + b * B * ks, B * ks, kp.data() + p * B * ks);
@@ -95,9 +98,9 @@ TEST(Attention, PagedRowsEqualContiguous) {
       a.q = q.data();
       a.n_q = n_q;
       a.k = k.data();
-      a.k_stride = ks;
+      a.k_stride = ks * 4;
       a.v = v.data();
-      a.v_stride = vs;
+      a.v_stride = vs * 4;
       a.n_kv = n_kv;
       a.head_dim = hd;
       a.head_dim_v = hdv;
@@ -120,4 +123,77 @@ TEST(Attention, PagedRowsEqualContiguous) {
       for (size_t i = 0; i < o1.size(); ++i) ASSERT_EQ(o1[i], o2[i]) << isa_name(isa) << " n_kv=" << n_kv << " i=" << i;
     }
   }
+}
+
+// Cached rows of F16, BF16 and Q8_0: each SIMD kernel against the scalar twin, which converts
+// every row with the format's reference dequantizer. Conversion is exact in both (an fp16
+// scale times an int8 is exact in fp32), so only the summation order differs, as for F32.
+TEST(Attention, TypedRowsMatchReference) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const Case cases[] = {{1, 1, 32, 32}, {6, 37, 128, 128}, {16, 70, 576, 512}, {3, 200, 64, 64}};
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+      if (int(isa) > int(detected_isa())) continue;
+      for (const auto& c : cases) {
+        const int64_t w = c.hd + 64;  // row width: other heads' columns around this head's
+        const size_t rb = frugal::row_bytes(t, w);
+        std::vector<float> q(size_t(c.n_q * c.hd)), row(static_cast<size_t>(w));
+        std::vector<uint8_t> k(size_t(c.n_kv) * rb), v(size_t(c.n_kv) * rb);
+        for (auto& x : q) x = nd(rng);
+        for (int64_t j = 0; j < c.n_kv; ++j) {
+          for (auto& x : row) x = nd(rng);
+          quantize_row(t, row.data(), k.data() + size_t(j) * rb, w);
+          for (auto& x : row) x = nd(rng);
+          quantize_row(t, row.data(), v.data() + size_t(j) * rb, w);
+        }
+        std::vector<float> o_ref(size_t(c.n_q * c.hdv)), o(o_ref.size()), sc(size_t(c.n_q * c.n_kv));
+        AttendArgs a;
+        a.q = q.data();
+        a.n_q = c.n_q;
+        a.kv_type = t;
+        a.k = k.data() + frugal::row_bytes(t, 32);  // a head that starts one block in
+        a.k_stride = int64_t(rb);
+        a.v = v.data();
+        a.v_stride = int64_t(rb);
+        a.n_kv = c.n_kv;
+        a.head_dim = c.hd;
+        a.head_dim_v = c.hdv;
+        a.scale = 1.0f / std::sqrt(float(c.hd));
+        a.out = o_ref.data();
+        a.scratch = sc.data();
+        attend_ref(a);
+        a.out = o.data();
+        if (isa == Isa::Avx512) attend_avx512(a); else attend_avx2(a);
+        const float eps = 1.2e-7f, qk = 5.f * 5.f;  // |q|, |k| < 5 for these normals
+        const float tol = 5.f * (2 * float(c.hd) * eps * float(c.hd) * qk * a.scale + float(c.n_kv + c.hdv) * eps) * 4;
+        for (size_t i = 0; i < o.size(); ++i)
+          ASSERT_NEAR(o[i], o_ref[i], tol) << frugal::dtype_name(t) << " " << isa_name(isa) << " n_kv=" << c.n_kv;
+      }
+    }
+  }
+}
+
+// The cache converts rows on the way in: what comes back is the type's rounding of what went
+// in, and a type whose block does not divide a head is refused with a message.
+TEST(KvCacheTypes, RowsRoundTripWithinTheTypesPrecision) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0}) {
+    frugal::KvCache c(2, 1, 40, 64, 64, t, 32);
+    EXPECT_EQ(c.bytes_per_token(), 2 * 2 * int64_t(frugal::row_bytes(t, 64)));
+    std::vector<float> in(64), out(64);
+    for (int64_t pos : {0, 17, 39}) {
+      for (auto& x : in) x = nd(rng);
+      c.store_k(1, 0, pos, in.data());
+      c.load_k(1, 0, pos, 1, out.data());
+      float amax = 0;
+      for (float x : in) amax = std::max(amax, std::fabs(x));
+      // Relative rounding of each type (Q8_0: half a step of amax/127 per 32-block).
+      const float tol = t == DType::F32 ? 0.f : t == DType::F16 ? 1e-3f : t == DType::BF16 ? 8e-3f : amax / 127.f;
+      for (int i = 0; i < 64; ++i) ASSERT_NEAR(out[size_t(i)], in[size_t(i)], tol * (t == DType::Q8_0 ? 1.f : std::fabs(in[size_t(i)]) + 1e-30f)) << frugal::dtype_name(t);
+    }
+  }
+  EXPECT_THROW(frugal::KvCache(1, 1, 16, 48, 48, DType::Q8_0, 16), frugal::Error);
+  EXPECT_NO_THROW(frugal::KvCache(1, 1, 16, 48, 48, DType::F16, 16));
 }

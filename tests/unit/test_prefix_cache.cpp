@@ -42,8 +42,8 @@ void fill(KvCache& c, int64_t slot, const std::vector<int32_t>& tokens, int64_t 
   for (int64_t il = 0; il < c.n_layer(); ++il)
     for (int64_t pos = 0; pos < n; ++pos) {
       const int32_t t = tokens[size_t(pos)];
-      for (int64_t j = 0; j < c.k_width(); ++j) c.k(il, slot, pos)[j] = value(t, il, pos, j, false);
-      for (int64_t j = 0; j < c.v_width(); ++j) c.v(il, slot, pos)[j] = value(t, il, pos, j, true);
+      for (int64_t j = 0; j < c.k_width(); ++j) reinterpret_cast<float*>(c.k(il, slot, pos))[j] = value(t, il, pos, j, false);
+      for (int64_t j = 0; j < c.v_width(); ++j) reinterpret_cast<float*>(c.v(il, slot, pos))[j] = value(t, il, pos, j, true);
     }
 }
 
@@ -53,9 +53,9 @@ void expect_rows(const KvCache& c, int64_t slot, const std::vector<int32_t>& tok
     for (int64_t pos = from; pos < to; ++pos) {
       const int32_t t = tokens[size_t(pos)];
       for (int64_t j = 0; j < c.k_width(); ++j)
-        ASSERT_EQ(c.k(il, slot, pos)[j], value(t, il, pos, j, false)) << "layer " << il << " pos " << pos << " k col " << j;
+        ASSERT_EQ(reinterpret_cast<const float*>(c.k(il, slot, pos))[j], value(t, il, pos, j, false)) << "layer " << il << " pos " << pos << " k col " << j;
       for (int64_t j = 0; j < c.v_width(); ++j)
-        ASSERT_EQ(c.v(il, slot, pos)[j], value(t, il, pos, j, true)) << "layer " << il << " pos " << pos << " v col " << j;
+        ASSERT_EQ(reinterpret_cast<const float*>(c.v(il, slot, pos))[j], value(t, il, pos, j, true)) << "layer " << il << " pos " << pos << " v col " << j;
     }
 }
 
@@ -326,7 +326,7 @@ TEST(PrefixCache, WrongCacheOrSlotIsAnError) {
   EXPECT_EQ(pc.stats().ram_blocks, 0);
   EXPECT_EQ(c.free_blocks(), kPool);
   KvCache flat(kLayer, kSlot, kCtx, 0, kV, 4);
-  EXPECT_NE(error_of([&] { PrefixCache bad(opts(), flat); }).find("k_width 0"), std::string::npos);
+  EXPECT_NE(error_of([&] { PrefixCache bad(opts(), flat); }).find("k row 0 bytes"), std::string::npos);
 }
 
 TEST(PrefixCache, FailedStoreLeavesAdoptedBlocksEvictable) {

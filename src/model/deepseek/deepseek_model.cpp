@@ -1,5 +1,7 @@
 #include "model/deepseek/deepseek_model.h"
 
+#include <numeric>
+
 #include "core/error.h"
 #include "kernels/ops.h"
 #include "kernels/quant.h"
@@ -74,8 +76,10 @@ void DeepseekModel::bind_layer(const WeightBinder& b, int64_t il, DeepseekLayer&
 
 std::unique_ptr<KvCache> DeepseekModel::new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const {
   const int64_t kw = hp_.kv_lora_rank + hp_.rope;
-  if (pool_blocks > 0) return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, pool_blocks);
-  return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0);
+  // Attention reads the whole row as the key and its first kv_lora_rank values as the value.
+  const int64_t head = std::gcd(kw, hp_.kv_lora_rank);
+  if (pool_blocks > 0) return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, pool_blocks, cache_type_, head);
+  return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, cache_type_, head);
 }
 
 int64_t DeepseekModel::weight_bytes_per_token() const {

@@ -157,10 +157,10 @@ void MlaAttention::forward(const MlaWeights& w, const Batch& batch, KvCache& cac
   pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const float *c = rope_cos + t * half, *s = rope_sin + t * half;
-      float* dst = cache.k(il, batch.seq[size_t(t)], batch.pos[size_t(t)]);
-      kernels::rms_norm(kva_.data() + t * cw, w.kv_a_norm.data(), dst, 1, kvr, hp_.rms_eps);
-      std::copy(kva_.data() + t * cw + kvr, kva_.data() + (t + 1) * cw, dst + kvr);
-      kernels::rope_cached(dst + kvr, rope, c, s, kernels::RopeLayout::Normal);
+      float* row = kva_.data() + t * cw;  // normalized and rotated in place, then cached
+      kernels::rms_norm(row, w.kv_a_norm.data(), row, 1, kvr, hp_.rms_eps);
+      kernels::rope_cached(row + kvr, rope, c, s, kernels::RopeLayout::Normal);
+      cache.store_k(il, batch.seq[size_t(t)], batch.pos[size_t(t)], row);
       for (int64_t h = 0; h < H; ++h)
         kernels::rope_cached(q_.data() + (t * H + h) * qk + hp_.nope, rope, c, s, kernels::RopeLayout::Normal);
     }
@@ -226,11 +226,12 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
       a.n_q = h1 - h0;
       a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
       cache.k_pages(il, batch.seq[size_t(t)], KvCache::blocks_for(a.n_kv), 0, kp);
+      a.kv_type = cache.type();
       a.k_pages = kp.data();
       a.v_pages = kp.data();  // the values are the latents themselves
       a.page_shift = int(KvCache::kBlockShift);
-      a.k_stride = cw;
-      a.v_stride = cw;
+      a.k_stride = cache.k_row_bytes();
+      a.v_stride = cache.k_row_bytes();
       a.head_dim = cw;
       a.head_dim_v = kvr;
       a.scale = scale_;
@@ -262,7 +263,7 @@ void MlaAttention::attend_naive(const MlaWeights& w, const Batch& batch, const s
   // them at full efficiency.
   grow(lat_, size_t(n_kv * cw));
   for (int64_t j0 = 0; j0 < n_kv; j0 += KvCache::kBlockTokens)
-    std::copy_n(cache.k(il, slot, j0), std::min(KvCache::kBlockTokens, n_kv - j0) * cw, lat_.data() + j0 * cw);
+    cache.load_k(il, slot, j0, std::min(KvCache::kBlockTokens, n_kv - j0), lat_.data() + j0 * cw);
   const float* lat = lat_.data();
   kernels::matmul(w.wkv_b, lat, cw, n_kv, kv_full_.data(), kvw, pool);
   pool.parallel_for(n_kv, 16, [&](int64_t j0, int64_t j1) {
@@ -282,9 +283,9 @@ void MlaAttention::attend_naive(const MlaWeights& w, const Batch& batch, const s
       a.q = q_.data() + (t * H + h) * qk;
       a.n_q = 1;
       a.k = k_heads_.data() + h * qk;
-      a.k_stride = H * qk;
+      a.k_stride = H * qk * int64_t(sizeof(float));
       a.v = kv_full_.data() + h * (nope + dv) + nope;
-      a.v_stride = kvw;
+      a.v_stride = kvw * int64_t(sizeof(float));
       a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
       a.head_dim = qk;
       a.head_dim_v = dv;

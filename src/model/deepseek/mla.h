@@ -68,7 +68,7 @@ class MlaAttention {
   // Scratch, grown to the largest batch seen.
   std::vector<float> qa_, q_, kva_, att_, g_in_, g_q_, g_lat_, g_out_, kv_full_, k_heads_;
   std::vector<std::vector<float>> scores_;
-  std::vector<std::vector<const float*>> pages_;  // per thread: a sequence's latent block pointers
+  std::vector<std::vector<const void*>> pages_;  // per thread: a sequence's latent block pointers
   std::vector<float> lat_;                      // naive path: a sequence's latents, gathered
   std::vector<int64_t> absorb_toks_;
   std::vector<std::vector<int64_t>> by_seq_;  // token indices per cache slot
