@@ -37,6 +37,11 @@ golden_check() {  # golden_check MODEL SEQFILE
       "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/f32.npy" --mode $mode 2>/dev/null
       compare "$model f32 $seq $mode vs llama.cpp f32" "$WORK/f32.npy" "$ref"
     done
+    for ct in f16 bf16; do
+      local lim=CACHE_${ct^^}
+      "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --cache-type $ct --ids-file "$WORK/$seq.json" -o "$WORK/ct.npy" --mode decode 2>/dev/null
+      compare "$model f32 $seq decode, --cache-type $ct vs llama.cpp f32" "$WORK/ct.npy" "$ref" ${!lim}
+    done
     "$FRUGAL" logits -m "$G/gguf/$model-q8_0.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/q8-$seq.npy" 2>/dev/null
     "$FRUGAL" logits -m "$G/gguf/$model-q4_k_m.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/q4-$seq.npy" --mode decode 2>/dev/null
     q8+=("$WORK/q8-$seq.npy"); q4+=("$WORK/q4-$seq.npy")

@@ -37,6 +37,15 @@ for model in v3-mini v2lite-mini; do
   compare "$model HF folder --load-as Q8_0 long vs official" "$WORK/hfq8.npy" "$G/logits/$model/long.official.npy" $Q8_REF
   pool "$WORK/ref.npy" "${refs[@]}"; pool "$WORK/q8.npy" "${q8[@]}"
   compare "$model q8_0 prefill vs official" "$WORK/q8.npy" "$WORK/ref.npy" $Q8_REF
+  # The latent cached in f16 / bf16 (absorb: attention reads the cached rows; naive: it
+  # decompresses them), decode so that every token reads the cache.
+  for ct in f16 bf16; do
+    lim=CACHE_${ct^^}
+    for path in absorb naive; do
+      FRUGAL_MLA=$path "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --cache-type $ct --ids-file "$WORK/long.json" -o "$WORK/ct.npy" --mode decode 2>/dev/null
+      compare "$model f32 long decode, --cache-type $ct ($path) vs official" "$WORK/ct.npy" "$G/logits/$model/long.official.npy" ${!lim}
+    done
+  done
   if [ -f "${q8l[0]}" ]; then  # v2lite-mini's llama.cpp Q8_0 logits are not shipped (size)
     pool "$WORK/q8l.npy" "${q8l[@]}"
     compare "$model q8_0 prefill vs llama.cpp q8_0" "$WORK/q8.npy" "$WORK/q8l.npy" $Q8_LLAMA
