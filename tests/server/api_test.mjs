@@ -121,13 +121,28 @@ if (phase === 'main') {
 
   await check('continuous batching: concurrent requests give what each gives alone (temperature 0)', async () => {
     const prompts = ['The cat', 'A long time ago in a galaxy', 'Numbers: 1 2 3', fx.long_text.slice(0, 300), 'Zebra'];
-    const one = async (p) => (await client.completions.create({ model: M, prompt: p, max_tokens: 40, temperature: 0, ignore_eos: true })).choices[0].text;
+    const one = async (p) =>
+      (await client.completions.create({ model: M, prompt: p, max_tokens: 40, temperature: 0, ignore_eos: true, logprobs: 2 })).choices[0];
     const alone = [];
     for (const p of prompts) alone.push(await one(p));
     const single = async () => Number((await raw('/metrics')).text.match(/frugal_batch_sequences_bucket\{le="1"\} (\d+)/)[1]);
     const [steps0, single0] = [await metric('frugal_batch_sequences_count'), await single()];
     const together = await Promise.all(prompts.map(one));
-    eq(together, alone, 'texts');
+    // Token for token up to the first near-tie of the run alone. A batch of other sizes takes
+    // other kernels (9+ tokens: the lane-order GEMM), whose fp32 sums differ in the last bits
+    // and, through an int8 activation rounding, can move a logit by ~5e-3: enough to flip two
+    // tokens that are that close (random weights have many), never a clear choice.
+    let compared = 0;
+    for (let i = 0; i < prompts.length; ++i) {
+      const a = alone[i].logprobs, b = together[i].logprobs;
+      for (let n = 0; n < a.tokens.length; ++n) {
+        const top = Object.values(a.top_logprobs[n]).sort((x, y) => y - x);
+        if (top.length < 2 || top[0] - top[1] < 0.02) break;
+        eq(b.tokens[n], a.tokens[n], `prompt ${i}, token ${n}`);
+        ++compared;
+      }
+    }
+    assert(compared >= 40, `only ${compared} tokens before a near-tie`);
     const [steps1, single1] = [await metric('frugal_batch_sequences_count'), await single()];
     assert(steps1 - steps0 > single1 - single0, 'some steps decoded several sequences at once');
     assert(steps1 - steps0 < 5 * 40, `${steps1 - steps0} steps for 5 x 40 tokens: not batched`);
