@@ -28,11 +28,11 @@
 
 namespace frugal {
 
+inline bool is_kv_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0; }
 // "f32", "f16", "bf16", "q8_0" (any case): false for anything else.
 inline bool kv_type_from_name(std::string_view name, DType* out) {
   DType t;
-  if (!dtype_from_name(name, &t)) return false;
-  if (t != DType::F32 && t != DType::F16 && t != DType::BF16 && t != DType::Q8_0) return false;
+  if (!dtype_from_name(name, &t) || !is_kv_type(t)) return false;
   *out = t;
   return true;
 }
@@ -152,7 +152,7 @@ class KvCache {
  private:
   static size_t checked_row_bytes(DType t, int64_t width, int64_t head) {
     const int64_t bs = dtype_traits(t).block_size;
-    if (!kv_type_from_name(dtype_name(t), &t)) fail("KV cache: type %s is not one of f32, f16, bf16, q8_0", dtype_name(t));
+    if (!is_kv_type(t)) fail("KV cache: type %s is not one of f32, f16, bf16, q8_0", dtype_name(t));
     if (width % bs != 0 || (head > 0 && head % bs != 0))
       fail("KV cache: type %s stores blocks of %lld values, and this model's rows (%lld) or heads (%lld) are not "
            "a multiple of that; use --cache-type f16",

@@ -31,22 +31,22 @@ uint64_t chain_of(uint64_t parent_chain, uint64_t key) { return hash_bytes(&key,
 }  // namespace
 
 PrefixCache::PrefixCache(const PrefixCacheOptions& o, KvCache& cache)
-    : cache_(cache), bt_(KvCache::kBlockTokens), n_layer_(cache.n_layer()), k_width_(cache.k_row_bytes()),
-      v_width_(cache.v_row_bytes()), block_bytes_(n_layer_ * bt_ * (k_width_ + v_width_)), ram_budget_(o.ram_bytes),
+    : cache_(cache), bt_(KvCache::kBlockTokens), n_layer_(cache.n_layer()), k_row_(cache.k_row_bytes()),
+      v_row_(cache.v_row_bytes()), block_bytes_(n_layer_ * bt_ * (k_row_ + v_row_)), ram_budget_(o.ram_bytes),
       root_(std::make_unique<Node>()) {
-  if (n_layer_ <= 0 || k_width_ <= 0 || v_width_ < 0)
+  if (n_layer_ <= 0 || k_row_ <= 0 || v_row_ < 0)
     fail("prefix cache: bad shape: n_layer %lld, k row %lld bytes, v row %lld bytes", (long long)n_layer_,
-         (long long)k_width_, (long long)v_width_);
+         (long long)k_row_, (long long)v_row_);
   // Seeding every chain with the model and layout gives other models' blocks other file
   // names: two models can share a directory without ever opening each other's files.
-  const int64_t layout_words[6] = {int64_t(o.model_fingerprint), bt_, n_layer_, k_width_, v_width_,
+  const int64_t layout_words[6] = {int64_t(o.model_fingerprint), bt_, n_layer_, k_row_, v_row_,
                                    int64_t(cache.type())};
   root_->chain = hash_bytes(layout_words, sizeof layout_words, 0);
   root_->refs = 1;  // never evicted
   if (!o.disk_dir.empty()) {
     disk_ = std::make_unique<DiskCache>(o.disk_dir, o.disk_bytes,
                                         BlockLayout{o.model_fingerprint ^ (uint64_t(cache.type()) << 56), bt_,
-                                                    n_layer_, k_width_, v_width_});
+                                                    n_layer_, k_row_, v_row_});
     tick_ = disk_->last_tick();
   }
   publish();
@@ -120,7 +120,7 @@ std::string PrefixCache::write_to_disk(const Node* n) {
 
 void PrefixCache::rows_of(int32_t phys, std::vector<uint8_t>& rows) const {
   // A block's k rows of all layers are contiguous in the pool, and so are its v rows.
-  const size_t kf = size_t(n_layer_ * bt_ * k_width_), vf = size_t(n_layer_ * bt_ * v_width_);
+  const size_t kf = size_t(n_layer_ * bt_ * k_row_), vf = size_t(n_layer_ * bt_ * v_row_);
   rows.resize(kf + vf);
   std::memcpy(rows.data(), cache_.k_block(phys, 0), kf);
   if (vf) std::memcpy(rows.data() + kf, cache_.v_block(phys, 0), vf);
@@ -193,7 +193,7 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
       int32_t phys = cache_.alloc();
       if (phys < 0 && reclaim(1) == 1) phys = cache_.alloc();
       if (phys >= 0 && disk_->read(chain_of(cur->chain, key), tokens.data(), (b + 1) * bt_, rows, tick_)) {
-        const size_t kf = size_t(n_layer_ * bt_ * k_width_), vf = size_t(n_layer_ * bt_ * v_width_);
+        const size_t kf = size_t(n_layer_ * bt_ * k_row_), vf = size_t(n_layer_ * bt_ * v_row_);
         std::memcpy(cache_.k_block(phys, 0), rows.data(), kf);
         if (vf) std::memcpy(cache_.v_block(phys, 0), rows.data() + kf, vf);
         next = add_child(cur, ids, key, phys);

@@ -101,7 +101,7 @@ class PrefixCache {
   void publish();
 
   KvCache& cache_;
-  int64_t bt_, n_layer_, k_width_, v_width_, block_bytes_, ram_budget_;  // widths: row bytes
+  int64_t bt_, n_layer_, k_row_, v_row_, block_bytes_, ram_budget_;  // k_row_, v_row_: bytes per row
   std::unique_ptr<Node> root_;           // holds no block; its chain hash seeds every other
   std::unique_ptr<DiskCache> disk_;      // null without a disk tier
   std::map<uint64_t, Node*> evictable_;  // unreferenced leaves by last use (ticks are unique)
