@@ -41,30 +41,34 @@ inline void axpy16(float p, const float* x, float* y, int64_t n) {
 }  // namespace
 
 namespace {
-// n values of a cached row of type t to fp32 (n a multiple of 16; of 32 for Q8_0).
-void row_to_f32(DType t, const uint8_t* src, float* dst, int64_t n) {
+// n values of a cached row of type t to fp32 (n a multiple of 16; of 32 for Q8_0): values
+// [16c, 16c + 16) go to dst + c * step, so a tile can hold 16 rows chunk-interleaved.
+void row_to_f32(DType t, const uint8_t* src, float* dst, int64_t n, int64_t step) {
   switch (t) {
     case DType::F16:
-      for (int64_t i = 0; i < n; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * i))));
+      for (int64_t i = 0; i < n; i += 16, dst += step)
+        _mm512_storeu_ps(dst, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * i))));
       return;
     case DType::BF16:
-      for (int64_t i = 0; i < n; i += 16) {
+      for (int64_t i = 0; i < n; i += 16, dst += step) {
         const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * i)));
-        _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+        _mm512_storeu_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
       }
       return;
     case DType::Q8_0: {
       const auto* b = reinterpret_cast<const BlockQ8_0*>(src);
-      for (int64_t i = 0; i < n; i += 32, ++b) {
+      for (int64_t i = 0; i < n; i += 32, ++b, dst += 2 * step) {
         const __m512 d = _mm512_set1_ps(fp16_to_fp32(b->d));
         const __m128i* q = reinterpret_cast<const __m128i*>(b->qs);
-        _mm512_storeu_ps(dst + i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q)))));
-        _mm512_storeu_ps(dst + i + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1)))));
+        _mm512_storeu_ps(dst, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q)))));
+        _mm512_storeu_ps(dst + step, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1)))));
       }
       return;
     }
-    default: std::memcpy(dst, src, size_t(n) * sizeof(float));
+    default: {
+      const auto* f = reinterpret_cast<const float*>(src);
+      for (int64_t i = 0; i < n; i += 16, dst += step) _mm512_storeu_ps(dst, _mm512_loadu_ps(f + i));
+    }
   }
 }
 }  // namespace
@@ -104,40 +108,64 @@ inline __m512 exp_neg(__m512 x) {
 
 inline __mmask16 first(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
-// Rows of 16k floats (head dims that are multiples of 16, up to 1024), the decode hot path:
-// scores 16 keys at a time per head (sum16x16), a vectorized softmax, and values 4 keys at a
-// time per head, so each output row is loaded and stored once per 4 keys. The probabilities
-// are left unnormalized and each output row is scaled by 1/sum at the end.
+// 16 cached rows (keys or values j0.., nt of them valid) as fp32, chunk-interleaved: values
+// [16c, 16c + 16) of row r at tile + 256c + 16r, so one moving pointer with constant offsets
+// reaches all 16 rows of a chunk (16 accumulators and no row pointers in registers). Rows
+// past nt are zeros: their scores are dropped and their values weighted by nothing.
+void load_tile(const AttendArgs& a, bool keys, int64_t j0, int64_t nt, int64_t n, float* tile) {
+  for (int64_t r = 0; r < 16; ++r) {
+    float* dst = tile + 16 * r;
+    if (r < nt) {
+      row_to_f32(a.kv_type, keys ? a.key(j0 + r) : a.value(j0 + r), dst, n, 256);
+    } else {
+      for (int64_t c = 0; c < n / 16; ++c) _mm512_storeu_ps(dst + 256 * c, _mm512_setzero_ps());
+    }
+  }
+}
+
+// out[c] += sum over the tile's nt rows of p[r] * row r's chunk c, for N chunks from c0 held
+// in registers across the rows.
+template <int N>
+inline void add_values(const float* tile, const float* p, int64_t nt, int64_t c0, float* out) {
+  __m512 acc[N];
+#pragma GCC unroll 8
+  for (int i = 0; i < N; ++i) acc[i] = _mm512_loadu_ps(out + 16 * (c0 + i));
+  for (int64_t r = 0; r < nt; ++r) {
+    const __m512 pr = _mm512_set1_ps(p[r]);
+    const float* t = tile + 256 * c0 + 16 * r;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) acc[i] = _mm512_fmadd_ps(pr, _mm512_loadu_ps(t + 256 * i), acc[i]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < N; ++i) _mm512_storeu_ps(out + 16 * (c0 + i), acc[i]);
+}
+
+// Rows of 16k floats (head dims that are multiples of 16, up to 1024), the decode hot path.
+// Scores: per 16-key tile and head, 16 accumulators over head_dim, reduced at once by
+// sum16x16. A vectorized softmax, left unnormalized. Values: per tile and head, up to 8
+// output chunks in registers across the tile's 16 rows; each output row is scaled by 1/sum
+// at the end. Every cached row is converted once, into a tile every head reads from L1.
 void attend_tiled(const AttendArgs& a) {
-  const int64_t hd = a.head_dim, hdv = a.head_dim_v, n_kv = a.n_kv;
-  const bool f32 = a.kv_type == DType::F32;
+  const int64_t hd = a.head_dim, hdv = a.head_dim_v, n_kv = a.n_kv, n_h = a.n_q;
   alignas(64) float tile[16 * 1024];
-  const float* kp[16];
   for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
-    for (int64_t r = 0; r < 16; ++r) {
-      if (r >= nt) {
-        kp[r] = kp[0];  // a stand-in whose score the masked store drops
-      } else if (f32) {
-        kp[r] = reinterpret_cast<const float*>(a.key(j0 + r));
-      } else {
-        row_to_f32(a.kv_type, a.key(j0 + r), tile + r * hd, hd);
-        kp[r] = tile + r * hd;
-      }
-    }
-    for (int64_t h = 0; h < a.n_q; ++h) {
+    load_tile(a, true, j0, nt, hd, tile);
+    for (int64_t h = 0; h < n_h; ++h) {
       const float* q = a.q + h * hd;
       __m512 acc[16];
-      for (auto& x : acc) x = _mm512_setzero_ps();
-      for (int64_t d = 0; d < hd; d += 16) {
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
+      const float* t = tile;
+      for (int64_t d = 0; d < hd; d += 16, t += 256) {
         const __m512 qv = _mm512_loadu_ps(q + d);
-        for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[r] + d), acc[r]);
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_load_ps(t + 16 * r), acc[r]);
       }
       _mm512_mask_storeu_ps(a.scratch + h * n_kv + j0, first(nt), _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(a.scale)));
     }
   }
   float inv[1024];
-  const int64_t n_h = a.n_q;
   for (int64_t h = 0; h < n_h; ++h) {
     float* s = a.scratch + h * n_kv;
     __m512 mx = _mm512_set1_ps(-INFINITY);
@@ -154,32 +182,18 @@ void attend_tiled(const AttendArgs& a) {
     float* o = a.out + h * hdv;
     for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
   }
-  const float* vp[4];
-  for (int64_t j0 = 0; j0 < n_kv; j0 += 4) {
-    const int64_t nt = std::min<int64_t>(4, n_kv - j0);
-    for (int64_t r = 0; r < 4; ++r) {
-      if (r >= nt) {
-        vp[r] = vp[0];  // weighted by 0 below
-      } else if (f32) {
-        vp[r] = reinterpret_cast<const float*>(a.value(j0 + r));
-      } else {
-        row_to_f32(a.kv_type, a.value(j0 + r), tile + r * hdv, hdv);
-        vp[r] = tile + r * hdv;
-      }
-    }
+  const int64_t n_c = hdv / 16;
+  for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
+    const int64_t nt = std::min<int64_t>(16, n_kv - j0);
+    load_tile(a, false, j0, nt, hdv, tile);
     for (int64_t h = 0; h < n_h; ++h) {
-      const float* s = a.scratch + h * n_kv + j0;
-      const __m512 p0 = _mm512_set1_ps(s[0]), p1 = _mm512_set1_ps(nt > 1 ? s[1] : 0.f);
-      const __m512 p2 = _mm512_set1_ps(nt > 2 ? s[2] : 0.f), p3 = _mm512_set1_ps(nt > 3 ? s[3] : 0.f);
+      const float* p = a.scratch + h * n_kv + j0;
       float* o = a.out + h * hdv;
-      for (int64_t d = 0; d < hdv; d += 16) {
-        __m512 acc = _mm512_loadu_ps(o + d);
-        acc = _mm512_fmadd_ps(p0, _mm512_loadu_ps(vp[0] + d), acc);
-        acc = _mm512_fmadd_ps(p1, _mm512_loadu_ps(vp[1] + d), acc);
-        acc = _mm512_fmadd_ps(p2, _mm512_loadu_ps(vp[2] + d), acc);
-        acc = _mm512_fmadd_ps(p3, _mm512_loadu_ps(vp[3] + d), acc);
-        _mm512_storeu_ps(o + d, acc);
-      }
+      int64_t c = 0;
+      for (; c + 8 <= n_c; c += 8) add_values<8>(tile, p, nt, c, o);
+      if (c + 4 <= n_c) add_values<4>(tile, p, nt, c, o), c += 4;
+      if (c + 2 <= n_c) add_values<2>(tile, p, nt, c, o), c += 2;
+      if (c < n_c) add_values<1>(tile, p, nt, c, o);
     }
   }
   for (int64_t h = 0; h < n_h; ++h) {
