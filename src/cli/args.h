@@ -1,40 +1,61 @@
-// Minimal command-line parsing for the subcommands: `-x VALUE`, `--long VALUE`, `--long=VALUE`,
-// boolean flags, and positional arguments. Unknown options are an error that names them.
+// Command-line parsing for the subcommands: `-x VALUE`, `--long VALUE`, `--long=VALUE`, flags,
+// and positional arguments, against the command's declared options (cli/help.h). `-h` or
+// `--help` throws HelpRequested with the command's help; an undeclared option is an error that
+// names the nearest declared one.
 #pragma once
+#include <cctype>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cli/help.h"
 #include "core/error.h"
 
 namespace frugal::cli {
 
 class Args {
  public:
-  // `flags` lists the options that take no value (e.g. {"--json", "--add-special"}).
-  Args(int argc, char** argv, std::set<std::string> flags) : flags_(std::move(flags)) {
+  Args(int argc, char** argv, const CommandHelp& help) {
+    std::map<std::string, bool> takes_value;
+    for (const auto& g : help.groups)
+      for (const auto& o : g.options)
+        for (const auto& s : option_spellings(o)) takes_value[s] = !o.arg.empty();
+    for (const auto& [k, v] : takes_value) known_.insert(k);
     for (int i = 0; i < argc; ++i) {
       std::string a = argv[i];
-      if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && (isdigit(a[1]) || a[1] == '.'))) {
-        auto eq = a.find('=');
-        if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-          opts_[a.substr(0, eq)].push_back(a.substr(eq + 1));
-        } else if (flags_.count(a)) {
-          opts_[a].push_back("1");
-        } else {
-          if (i + 1 >= argc) fail("option %s needs a value", a.c_str());
-          opts_[a].push_back(argv[++i]);
-        }
-      } else {
+      if (!(a.size() > 1 && a[0] == '-' && !isdigit(static_cast<unsigned char>(a[1])) && a[1] != '.')) {
         pos_.push_back(a);
+        continue;
+      }
+      if (a == "-h" || a == "--help") throw HelpRequested{format_help(help)};
+      const auto eq = a.find('=');
+      const std::string key = a.rfind("--", 0) == 0 && eq != std::string::npos ? a.substr(0, eq) : a;
+      auto it = takes_value.find(key);
+      if (it == takes_value.end()) {
+        const std::string near = nearest_option(key, help);
+        fail("unknown option %s%s (see --help)", key.c_str(), near.empty() ? "" : (", did you mean " + near + "?").c_str());
+      }
+      if (key.size() != a.size()) {
+        if (!it->second) fail("option %s takes no value", key.c_str());
+        opts_[key].push_back(a.substr(eq + 1));
+      } else if (!it->second) {
+        opts_[key].push_back("1");
+      } else {
+        if (i + 1 >= argc) fail("option %s needs a value", a.c_str());
+        opts_[key].push_back(argv[++i]);
       }
     }
   }
-  bool has(const std::string& k) const { return opts_.count(k) > 0; }
+  bool has(const std::string& k) const {
+    declared(k);
+    return opts_.count(k) > 0;
+  }
   // First of the given spellings that is present (e.g. get({"-m", "--model"})); the last value
   // if it was given more than once.
   std::string get(std::initializer_list<const char*> keys, const std::string& def = "") {
+    for (auto k : keys) declared(k);
     for (auto k : keys) {
       auto it = opts_.find(k);
       if (it != opts_.end()) {
@@ -48,6 +69,7 @@ class Args {
   std::vector<std::string> get_all(std::initializer_list<const char*> keys) {
     std::vector<std::string> out;
     for (auto k : keys) {
+      declared(k);
       auto it = opts_.find(k);
       if (it == opts_.end()) continue;
       used_.insert(k);
@@ -56,6 +78,7 @@ class Args {
     return out;
   }
   bool flag(std::initializer_list<const char*> keys) {
+    for (auto k : keys) declared(k);
     for (auto k : keys)
       if (opts_.count(k)) {
         used_.insert(k);
@@ -80,14 +103,20 @@ class Args {
     return v;
   }
   const std::vector<std::string>& positional() const { return pos_; }
-  // Call after all get()s: rejects options the command does not know.
+  // Call after all get()s: rejects declared options that this use of the command does not
+  // read (e.g. a stage's option given to another stage).
   void check_unused() const {
     for (auto& [k, v] : opts_)
-      if (!used_.count(k)) fail("unknown option %s", k.c_str());
+      if (!used_.count(k)) fail("option %s does not apply here (see --help)", k.c_str());
   }
 
  private:
-  std::set<std::string> flags_;
+  // Reading an undeclared option is the program's bug (its help would not show it).
+  void declared(const std::string& k) const {
+    if (!known_.count(k)) fail("internal error: option %s is read but not declared in the command's help", k.c_str());
+  }
+
+  std::set<std::string> known_;
   std::map<std::string, std::vector<std::string>> opts_;
   std::set<std::string> used_;
   std::vector<std::string> pos_;

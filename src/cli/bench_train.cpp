@@ -28,8 +28,26 @@ namespace frugal::cli {
 
 using namespace frugal::train;
 
+namespace {
+const CommandHelp kHelp{
+    "frugal bench --train [options]",
+    "The trainer's speed: an FMA-loop probe of this machine's fp32 peak, then training steps\n"
+    "(tokens/s, GFLOP/s of the linear layers against that peak) and GRPO rollouts (tokens/s).",
+    {{"options",
+      {{"--train", "", "(selects this benchmark)"},
+       {"--preset", "NAME", "model shape to train [frugal-r1-tiny]"},
+       {"--steps", "N", "timed training steps [4]"},
+       {"--batch-tokens", "N", "tokens per step [16384]"},
+       {"--prompts", "N", "rollout prompts [8]"},
+       {"--group", "N", "samples per prompt [8]"},
+       {"--max-tokens", "N", "tokens per rollout sample [128]"},
+       {"--json", "", "JSON on stdout"},
+       threads_option()}}},
+    "frugal bench --train -t 2"};
+}  // namespace
+
 int bench_train(int argc, char** argv) {
-  Args a(argc, argv, {"--train", "--json"});
+  Args a(argc, argv, kHelp);
   a.flag({"--train"});
   const std::string preset = a.get({"--preset"}, "frugal-r1-tiny");
   const int64_t steps = a.get_int({"--steps"}, 4);

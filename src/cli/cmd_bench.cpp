@@ -33,12 +33,33 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
+const CommandHelp kHelp{
+    "frugal bench [-m MODEL] [options]   |   frugal bench --membw   |   frugal bench --train [--help]",
+    "Prompt processing (pp) and generation (tg) speed in tokens/s, median of -r runs, with the\n"
+    "memory-bandwidth roofline measured on this machine before and after: decode reads every\n"
+    "weight once per token, so bandwidth / bytes per token is its speed of light.",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "the model"},
+       {"-p, --n-prompt", "N", "prompt tokens per pp run; 0 = skip [512]"},
+       {"-n, --n-gen", "N", "tokens per tg run; 0 = skip [128]"},
+       {"-d, --n-depth", "N", "context already filled before each run, as llama-bench's -d [0]"},
+       {"-r, --repetitions", "N", "runs of each test [3]"},
+       {"--mtp", "", "tg with the model's multi-token-prediction draft head"},
+       {"--json", "", "JSON on stdout (progress stays on stderr)"},
+       {"--membw", "", "the bandwidth probe alone, no model"},
+       {"--membw-mb", "N", "probe buffer; 0 = no probe [max(8 x last-level cache, 512)]"},
+       {"--train", "", "the trainer's speed instead (frugal bench --train --help)"},
+       threads_option()}},
+     model_load_options()},
+    "frugal bench -m r1-distill-qwen-1.5b-q4_k_m.gguf -t 2\n"
+    "frugal bench -m r1-distill-qwen-1.5b-q4_k_m.gguf -p 0 -n 32 -d 4096 --cache-type q8_0"};
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     if (std::strcmp(argv[i], "--train") == 0) return bench_train(argc, argv);
-  Args a(argc, argv, {"--json", "--mtp", "--membw"});
+  Args a(argc, argv, kHelp);
   const int64_t membw_mb = a.get_int({"--membw-mb"}, -1);
   std::string path = a.get({"-m", "--model"});
   int64_t n_prompt = a.get_int({"-p", "--n-prompt"}, 512);

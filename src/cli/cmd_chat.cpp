@@ -111,10 +111,32 @@ class Printer {
   int64_t reasoning_pieces_ = 0;
 };
 
+const CommandHelp kCommandHelp{
+    "frugal chat [-m MODEL] [options]",
+    "Talk with a model in the terminal, through its chat template; a reasoning model's thinking\n"
+    "is shown dimmed (or collapsed: /think on|off). /help lists the in-chat commands.",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "GGUF file or Hugging Face folder [the shipped default model]"},
+       {"--system", "TEXT", "system message"},
+       {"--template", "FILE", "a Jinja chat template to use instead of the model's"},
+       {"--thinking", "on|off|default", "ask the template for thinking (templates that support it) [default]"},
+       {"--reasoning-budget", "N", "at most N tokens of thinking, then </think> is forced; -1 = no limit [-1]"},
+       {"-n, --n-predict", "N", "tokens per answer, thinking included [2048]"},
+       {"-c, --ctx-size", "N", "context length; 0 = the model's [0]"},
+       {"--mtp", "", "speculative decoding with the model's multi-token-prediction head"},
+       {"--no-color", "", "plain text (also when stdout is not a terminal)"},
+       {"--ignore-eos", "", "keep generating past the end-of-turn token"},
+       {"--verbose-prompt", "", "print each rendered prompt"},
+       threads_option()}},
+     sampling_options(),
+     model_load_options()},
+    "frugal chat\n"
+    "frugal chat -m DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf --thinking on --temp 0.6"};
+
 }  // namespace
 
 int cmd_chat(int argc, char** argv) {
-  Args a(argc, argv, {"--mtp", "--no-color", "--ignore-eos", "--verbose-prompt"});
+  Args a(argc, argv, kCommandHelp);
   const std::string model_path = model_or_default(a.get({"-m", "--model"}));
   const std::string template_file = a.get({"--template"});
   std::string system = a.get({"--system"});

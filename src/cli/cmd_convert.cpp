@@ -15,8 +15,19 @@
 
 namespace frugal::cli {
 
+namespace {
+const CommandHelp kHelp{
+    "frugal convert HF_DIR -o OUT.gguf [--type TYPE]",
+    "Convert a Hugging Face model folder (config.json, safetensors, tokenizer.json; FP8\n"
+    "block-scaled DeepSeek weights included) to one GGUF file that frugal and llama.cpp load.",
+    {{"options",
+      {{"-o, --output", "FILE", "the GGUF to write"},
+       {"--type", "TYPE", "weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M [BF16]"}}}},
+    "frugal convert ./DeepSeek-R1-Distill-Qwen-1.5B -o r1-1.5b-q8_0.gguf --type Q8_0"};
+}  // namespace
+
 int cmd_convert(int argc, char** argv) {
-  Args a(argc, argv, {});
+  Args a(argc, argv, kHelp);
   std::string out = a.get({"-o", "--output"});
   std::string type = a.get({"--type"}, "BF16");
   a.check_unused();

@@ -19,13 +19,27 @@ using namespace frugal::train;
 
 namespace {
 
-const char* kUsage =
-    "usage: frugal eval -m MODEL [--buckets 'mul 3x2,add 3x3'] [-n 2000] [--pass-problems P --samples S\n"
-    "       --k 1,2,4,8 --temperature T] [--max-tokens N] [--seed N] [-t THREADS] [--json FILE|-] [--quiet]\n"
-    "       [--mtp-problems N]   also: N problems per bucket decoded by one stream with and without the\n"
-    "                            model's MTP draft head (acceptance, speed-up, identical output)\n"
-    "       frugal eval --problems-out FILE.jsonl [--buckets ...] [-n N] [--seed N]   the same problems as\n"
-    "       {\"bucket\", \"question\", \"answer\"} lines, for asking them through another client (no model needed)";
+const CommandHelp kHelp{
+    "frugal eval [-m MODEL] [options]   |   frugal eval --problems-out FILE.jsonl [--buckets ...] [-n N]",
+    "Accuracy of a trained reasoner on held-out arithmetic, per bucket, through the engine the\n"
+    "server uses: greedy pass@1 with a 95 % interval, and sampled pass@k; a table, or JSON.",
+    {{"options",
+      {{"-m, --model", "FILE", "the model [the shipped default model]"},
+       {"--buckets", "LIST", "e.g. 'mul 3x2,add 3x3' [every trained and held-out bucket]"},
+       {"-n", "N", "greedy problems per bucket (all of a smaller bucket) [2000]"},
+       {"--pass-problems", "N", "problems per bucket sampled for pass@k; 0 = none [0]"},
+       {"--samples", "N", "samples per problem for pass@k [8]"},
+       {"--k", "LIST", "the k of pass@k [1,2,4,8]"},
+       {"--temperature", "X", "of the pass@k samples [1]"},
+       {"--max-tokens", "N", "per answer, thinking included [640]"},
+       {"--seed", "N", "problem and sampling seed [1]"},
+       {"--mtp-problems", "N", "also decode N problems per bucket with and without the MTP draft head [0]"},
+       {"--json", "FILE|-", "write the results as JSON (- = stdout)"},
+       {"--problems-out", "FILE", "write the problems as {bucket, question, answer} lines instead (no model)"},
+       {"--quiet", "", "no progress"},
+       threads_option()}}},
+    "frugal eval --buckets 'mul 3x2' -n 500\n"
+    "frugal eval -m models/frugal-r1-distill-tiny.gguf --pass-problems 200 --samples 8 --json out.json"};
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -41,11 +55,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
-  Args a(argc, argv, {"--quiet", "-h", "--help"});
-  if (a.flag({"-h", "--help"})) {
-    std::puts(kUsage);
-    return 0;
-  }
+  Args a(argc, argv, kHelp);
   const std::string problems_out = a.get({"--problems-out"});
   const std::string model = problems_out.empty() ? model_or_default(a.get({"-m", "--model"})) : "";
   EvalOptions o;

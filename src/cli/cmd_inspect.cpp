@@ -28,10 +28,20 @@ std::string human_bytes(double b) {
   while (b >= 1024 && u < 4) b /= 1024, ++u;
   return strfmt("%.2f %s", b, units[u]);
 }
+const CommandHelp kHelp{
+    "frugal inspect FILE|HF_DIR [--tensors]",
+    "Describe a model: architecture, shapes, tokenizer, chat template, weight types and sizes,\n"
+    "and the memory it needs (a Hugging Face folder is shown as the GGUF frugal runs).",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "the model (or give it as the argument)"},
+       {"--tensors", "", "list every tensor"}}},
+     model_load_options()},
+    "frugal inspect models/frugal-r1-tiny.gguf --tensors"};
+
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
-  Args a(argc, argv, {"--tensors"});
+  Args a(argc, argv, kHelp);
   bool all_tensors = a.flag({"--tensors"});
   std::string path = a.get({"-m", "--model"});
   LoadOptions lo = load_options_from(a);

@@ -46,10 +46,25 @@ std::vector<int32_t> read_ids_file(const std::string& path) {
   }
   return ids;
 }
+const CommandHelp kHelp{
+    "frugal logits -m MODEL (--ids 1,2,3 | --ids-file F.json) -o OUT.npy [options]",
+    "Run token ids through the model and write every position's logits as a float32 .npy\n"
+    "[n_tokens, n_vocab], for comparing against another implementation.",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "the model"},
+       {"--ids", "LIST", "comma-separated token ids"},
+       {"--ids-file", "FILE", "a JSON list of token ids"},
+       {"-o, --output", "FILE", "the .npy to write"},
+       {"--mode", "prefill|decode", "one forward pass over all ids, or one id per pass [prefill]"},
+       {"--chunk", "N", "prefill in chunks of N tokens; 0 = all at once [0]"},
+       threads_option()}},
+     model_load_options()},
+    "frugal logits -m models/frugal-r1-tiny.gguf --ids 1,50,60,70 -o logits.npy"};
+
 }  // namespace
 
 int cmd_logits(int argc, char** argv) {
-  Args a(argc, argv, {});
+  Args a(argc, argv, kHelp);
   std::string model_path = a.get({"-m", "--model"});
   std::string ids_csv = a.get({"--ids"}), ids_file = a.get({"--ids-file"});
   std::string out = a.get({"-o", "--output"});

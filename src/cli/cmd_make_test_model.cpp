@@ -76,10 +76,25 @@ const char* kUsage =
     "usage: frugal make-test-model --preset NAME -o FILE.gguf [--type Q4_K_M|Q5_K_M|Q8_0|Q4_0|F16|BF16|F32] [--seed N]\n"
     "       frugal make-test-model --preset deepseek-... --format hf -o DIR [--type BF16|FP8] [--shards N]";
 
+const CommandHelp kHelp{
+    "frugal make-test-model --preset NAME -o FILE.gguf [--type TYPE] [--seed N]   |   --list",
+    "Write a model with random weights and a real architecture's exact shapes (and, where a\n"
+    "tokenizer is given or bundled, its real tokenizer), for tests and benchmarks.",
+    {{"options",
+      {{"--preset", "NAME", "the shape (--list shows them)"},
+       {"-o, --output", "FILE|DIR", "the GGUF file (or HF folder with --format hf) to write"},
+       {"--type", "TYPE", "Q4_K_M, Q5_K_M, Q8_0, Q4_0, F16, BF16, F32; BF16 or FP8 for --format hf [Q8_0; BF16 for hf]"},
+       {"--format", "gguf|hf", "a GGUF file, or a Hugging Face folder (safetensors + config.json) [gguf]"},
+       {"--tokenizer", "FILE", "tokenizer.json to embed [the preset's]"},
+       {"--seed", "N", "weights' random seed [1]"},
+       {"--shards", "N", "safetensors shards for --format hf; 0 = by size [0]"},
+       {"--list", "", "list the presets"}}}},
+    "frugal make-test-model --preset r1-distill-qwen-1.5b -o r1-1.5b-q4_k_m.gguf --type Q4_K_M"};
+
 }  // namespace
 
 int cmd_make_test_model(int argc, char** argv) {
-  Args a(argc, argv, {"--list"});
+  Args a(argc, argv, kHelp);
   std::string preset_name = a.get({"--preset"});
   std::string out = a.get({"-o", "--output"});
   std::string ftype = a.get({"--type"});

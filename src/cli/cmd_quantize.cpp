@@ -49,10 +49,18 @@ void print_summary(const std::vector<RetypedTensor>& plan) {
               total.after * 8 / params);
 }
 
+const CommandHelp kHelp{
+    "frugal quantize IN.gguf OUT.gguf TYPE",
+    "Re-type a GGUF model's weights: TYPE is F32, F16, BF16, Q8_0, Q4_0, Q4_K_M or Q5_K_M (the\n"
+    "_M mixes keep the sensitive tensors at higher precision, as llama.cpp's do). OUT is written\n"
+    "to a temporary file and renamed, so a failure never leaves half a model.",
+    {},
+    "frugal quantize r1-1.5b-f16.gguf r1-1.5b-q4_k_m.gguf Q4_K_M"};
+
 }  // namespace
 
 int cmd_quantize(int argc, char** argv) {
-  Args a(argc, argv, {});
+  Args a(argc, argv, kHelp);
   a.check_unused();
   const auto& pos = a.positional();
   if (pos.size() != 3)

@@ -12,8 +12,30 @@
 
 namespace frugal::cli {
 
+namespace {
+const CommandHelp kHelp{
+    "frugal run [-m MODEL] (-p TEXT | -f FILE) [options]",
+    "Generate text from a raw prompt (no chat template; see `frugal chat` for that), streamed to\n"
+    "stdout, then a line of timings on stderr.",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "GGUF file or Hugging Face folder [the shipped default model]"},
+       {"-p, --prompt", "TEXT", "the prompt"},
+       {"-f, --file", "FILE", "read the prompt from a file"},
+       {"-n, --n-predict", "N", "tokens to generate [128]"},
+       {"-c, --ctx-size", "N", "context length; 0 = the model's, capped to fit the prompt and -n [0]"},
+       {"-b, --batch-size", "N", "prompt tokens per forward pass [512]"},
+       {"--ignore-eos", "", "keep generating past the end-of-sequence token"},
+       {"--no-bos", "", "do not prepend the beginning-of-sequence token"},
+       {"--mtp", "", "speculative decoding with the model's multi-token-prediction head"},
+       threads_option()}},
+     sampling_options(),
+     model_load_options()},
+    "frugal run -p 'What is 347*86?' --temp 0 -n 300\n"
+    "frugal run -m qwen2-1.5b-q4_k_m.gguf -f prompt.txt -n 64 -t 2"};
+}  // namespace
+
 int cmd_run(int argc, char** argv) {
-  Args a(argc, argv, {"--ignore-eos", "--no-bos", "--mtp"});
+  Args a(argc, argv, kHelp);
   std::string model_path = model_or_default(a.get({"-m", "--model"}));
   std::string prompt = a.get({"-p", "--prompt"});
   std::string prompt_file = a.get({"-f", "--file"});

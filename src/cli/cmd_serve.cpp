@@ -60,10 +60,42 @@ void print_snippets(const server::ServerOptions& so, int port, const std::string
               url.c_str(), keyed ? "process.env.FRUGAL_API_KEY" : "'none'", model.c_str());
 }
 
+const CommandHelp kHelp{
+    "frugal serve [-m MODEL ...] [options]",
+    "An HTTP server speaking OpenAI's and DeepSeek's chat completions and completions APIs (streaming,\n"
+    "reasoning_content, tools, JSON output), with a web chat page at /. Requests are batched;\n"
+    "prompt prefixes are cached in RAM and on disk.",
+    {{"models",
+      {{"-m, --model", "FILE|DIR", "a model to serve; repeat for several [the shipped default model]"},
+       {"--alias", "NAME", "the API name of the n-th -m model [its file stem]; repeatable"},
+       {"--chat-template", "FILE", "a Jinja chat template for the n-th -m model; repeatable"},
+       {"-c, --ctx-size", "N", "context length per sequence; 0 = the model's [0]"}}},
+     {"server",
+      {{"--host", "ADDR", "address to bind [127.0.0.1]"},
+       {"--port", "N", "port; 0 = any free one [8080]"},
+       {"--api-key", "KEY", "require this bearer key; repeatable"},
+       {"--api-key-file", "FILE", "keys, one per line; repeatable"},
+       {"--max-per-key", "N", "concurrent requests per API key [16]"},
+       {"--max-body-mb", "N", "largest request body [8]"},
+       {"--shutdown-grace", "SECONDS", "on SIGTERM, let running requests finish this long [30]"},
+       {"--quiet", "", "no request log"}}},
+     {"engine",
+      {{"--max-seqs, -np", "N", "sequences decoded together [8]"},
+       {"-b, --batch-size", "N", "tokens per forward pass, decode rows and prompt chunks [256]"},
+       {"--max-queue", "N", "waiting requests beyond this get 429 [64]"},
+       {"--cache-ram-mb", "N", "prompt-prefix cache in RAM [2048]"},
+       {"--cache-disk-mb", "N", "prompt-prefix cache on disk [8192]"},
+       {"--cache-dir", "DIR", "the disk cache's folder [$XDG_CACHE_HOME/frugal or ~/.cache/frugal]"},
+       {"--no-disk-cache", "", "RAM cache only"},
+       threads_option()}},
+     model_load_options()},
+    "frugal serve\n"
+    "frugal serve -m r1-distill-qwen-1.5b-q4_k_m.gguf --alias deepseek-reasoner --port 8080 --api-key-file keys.txt"};
+
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
-  Args a(argc, argv, {"--quiet", "--no-disk-cache"});
+  Args a(argc, argv, kHelp);
   std::vector<std::string> paths = a.get_all({"-m", "--model"});
   if (paths.empty()) paths.push_back(model_or_default(""));
   const std::vector<std::string> aliases = a.get_all({"--alias"});

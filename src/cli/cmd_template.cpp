@@ -23,10 +23,23 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
+const CommandHelp kHelp{
+    "frugal template (-m MODEL | --template FILE) --messages M.json [options]",
+    "Render a chat template as Hugging Face's apply_chat_template(tokenize=False) does and print\n"
+    "the prompt exactly. With -m the model's own template and special tokens are used.",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "take the template and special tokens from this model"},
+       {"--template", "FILE", "a Jinja template file instead"},
+       {"--messages", "FILE", "a JSON list of messages"},
+       {"--tools", "FILE", "a JSON list of tools [none]"},
+       {"--add-generation-prompt", "", "end with the assistant turn's opening"},
+       {"--var", "NAME=JSON", "set any template variable (a bare word is a string); repeatable"}}}},
+    "frugal template -m models/frugal-r1-tiny.gguf --messages chat.json --add-generation-prompt"};
+
 }  // namespace
 
 int cmd_template(int argc, char** argv) {
-  Args a(argc, argv, {"--add-generation-prompt"});
+  Args a(argc, argv, kHelp);
   const std::string model = a.get({"-m", "--model"}), tmpl_file = a.get({"--template"});
   const std::string messages_file = a.get({"--messages"}), tools_file = a.get({"--tools"});
   const bool add_gen = a.flag({"--add-generation-prompt"});

@@ -46,11 +46,23 @@ std::string text_of_line(const std::string& line, const std::string& file, size_
   fail("%s:%zu: expected a JSON string or an object with a \"text\" string", file.c_str(), lineno);
 }
 
+const CommandHelp kHelp{
+    "frugal tokenize -m MODEL (--text TEXT | --file F.jsonl) [options]",
+    "Print the token ids of a text as a JSON list (or one list per line of a JSONL file of\n"
+    "strings or {\"text\": ...} objects).",
+    {{"options",
+      {{"-m, --model", "FILE|DIR", "a GGUF file or a folder with tokenizer.json"},
+       {"--text, -p, --prompt", "TEXT", "the text"},
+       {"--file, -f", "FILE", "a JSONL file"},
+       {"--add-special", "", "add the model's BOS/EOS as it is configured to"},
+       {"--split-special", "", "tokenize special-token text as plain text"}}}},
+    "frugal tokenize -m models/frugal-r1-tiny.gguf --text 'What is 2+2?'"};
+
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
   try {
-    Args a(argc, argv, {"--add-special", "--split-special"});
+    Args a(argc, argv, kHelp);
     std::string model = a.get({"-m", "--model"});
     std::string text = a.get({"--text", "-p", "--prompt"});
     std::string file = a.get({"--file", "-f"});

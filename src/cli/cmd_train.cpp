@@ -28,22 +28,116 @@ using namespace frugal::train;
 namespace {
 
 const char* kUsage =
-    "usage: frugal train STAGE [options]\n"
+    "usage: frugal train STAGE [options]   (frugal train STAGE --help lists a stage's options)\n"
     "stages:\n"
     "  pretrain (--preset NAME | -m MODEL) -o OUT    next-token on generated worked problems\n"
     "  sft (-m MODEL | --preset NAME) -o OUT [--data FILE.jsonl]   cold-start SFT on chat-formatted reasoning\n"
     "  grpo -m MODEL -o OUT                          GRPO with accuracy + format rewards\n"
     "  rs -m MODEL -o OUT [--traces FILE.jsonl]      rejection sampling, then SFT on the kept traces\n"
-    "  distill --teacher MODEL (--preset NAME | -m STUDENT) -o OUT   SFT a dense student on filtered traces\n"
-    "common options: --steps N --batch-tokens N --micro-tokens N --lr X --min-lr-frac X --warmup X --wd X\n"
-    "  --clip X --seed N --mtp-lambda X --balance-alpha X --bias-gamma X -t THREADS --log FILE.csv\n"
-    "  --checkpoint FILE [--checkpoint-every N] [--resume] [--stop-after N] [--quiet]\n"
-    "pretrain / sft mix: --style-mix EMPTY,SHORT,DETAILED (fractions) --chat-fraction X --buckets 'add 2x2,...'\n"
-    "grpo: --prompts P --group G --max-tokens N --temperature T --minibatches M --loss grpo|dr_grpo|dapo\n"
-    "  --eps-low X --eps-high X --beta X --dynamic-sampling --buckets 'mul 3x2,add 3x2' --ref-reset N\n"
-    "rs / distill: --problems N --samples K --max-tokens N --temperature T --traces FILE.jsonl";
+    "  distill --teacher MODEL (--preset NAME | -m STUDENT) -o OUT   SFT a dense student on filtered traces\n";
 
-const std::set<std::string> kFlags = {"--resume", "--quiet", "--dynamic-sampling", "--no-mtp"};
+OptionGroup loop_options() {
+  return {"training",
+          {{"-o, --output", "FILE", "the trained GGUF to write (required)"},
+           {"--steps", "N", "optimizer steps [100]"},
+           {"--batch-tokens", "N", "tokens per optimizer step, whole examples [16384]"},
+           {"--micro-tokens", "N", "tokens per forward/backward pass [4096]"},
+           {"--lr", "X", "peak learning rate of AdamW [1e-3]"},
+           {"--min-lr-frac", "X", "the cosine decay ends at lr * X [0.1]"},
+           {"--warmup", "X", "fraction of the steps in linear warm-up [0.05]"},
+           {"--wd", "X", "decoupled weight decay [0.1]"},
+           {"--clip", "X", "global gradient-norm clip; <= 0 = off [1]"},
+           {"--seed", "N", "data and initialization seed [1]"},
+           {"--mtp-lambda", "X", "weight of the multi-token-prediction loss, as DeepSeek-V3's lambda [0.3]"},
+           {"--no-mtp", "", "no MTP loss (--mtp-lambda 0)"},
+           {"--balance-alpha", "X", "weight of V3's sequence-wise expert-balance loss [1e-4]"},
+           {"--bias-gamma", "X", "speed of V3's auxiliary-loss-free routing-bias updates [1e-3]"},
+           {"--checkpoint", "FILE", "checkpoint file (written atomically; the last good one is kept)"},
+           {"--checkpoint-every", "N", "steps between checkpoints; 0 = at the end only [0]"},
+           {"--resume", "", "continue from --checkpoint, bit-identically to an uninterrupted run"},
+           {"--stop-after", "N", "stop, with a checkpoint, after N steps [-1: run all]"},
+           {"--log", "FILE", "CSV log of every step"},
+           {"--quiet", "", "no progress bar"},
+           {"-t, --threads", "N", "worker threads [all cores]"}}};
+}
+
+OptionGroup mix_options() {
+  return {"data",
+          {{"--buckets", "LIST", "problem buckets, e.g. 'add 2x2,mul 3x2' [every trained bucket]"},
+           {"--style-mix", "E,S,D", "fractions of empty-think, short and detailed reasoning [0.4,0.35,0.25]"},
+           {"--chat-fraction", "X", "fraction of self-introduction chat turns [0.03]"}}};
+}
+
+OptionGroup trace_options(const char* problems, const char* samples) {
+  return {"traces",
+          {{"--problems", "N", std::string("training problems to sample [") + problems + "]"},
+           {"--samples", "N", std::string("samples per problem [") + samples + "]"},
+           {"--max-tokens", "N", "tokens per sample [640]"},
+           {"--temperature", "X", "sampling temperature [1]"},
+           {"--traces", "FILE", "the kept traces (JSONL): read if it exists, else sampled into it [OUT.traces.jsonl]"}}};
+}
+
+Option model_option(const char* help) { return {"-m, --model", "FILE", help}; }
+Option preset_option() { return {"--preset", "NAME", "start from random weights of this shape (frugal-r1-tiny, frugal-r1-distill-tiny, ...)"}; }
+
+const CommandHelp kPretrainHelp{
+    "frugal train pretrain (--preset NAME | -m MODEL) -o OUT.gguf [options]",
+    "Next-token prediction on generated plain-text worked problems of every style and bucket.",
+    {{"model", {preset_option(), model_option("continue from this model")}}, mix_options(), loop_options()},
+    "frugal train pretrain --preset frugal-r1-tiny --steps 900 --batch-tokens 8192 --lr 2e-3 -o pretrain.gguf"};
+
+const CommandHelp kSftHelp{
+    "frugal train sft (-m MODEL | --preset NAME) -o OUT.gguf [--data FILE.jsonl] [options]",
+    "Cold-start supervised fine-tuning on chat-formatted reasoning (generated, or your JSONL of\n"
+    "{\"messages\": [...]} conversations); the loss covers the assistant turns.",
+    {{"model",
+      {model_option("the model to fine-tune"), preset_option(),
+       {"--data", "FILE", "JSONL conversations instead of the generated data"}}},
+     mix_options(),
+     loop_options()},
+    "frugal train sft -m pretrain.gguf --steps 60 --batch-tokens 8192 --lr 5e-4 -o sft.gguf"};
+
+const CommandHelp kGrpoHelp{
+    "frugal train grpo -m MODEL -o OUT.gguf [options]",
+    "GRPO: G samples per prompt through the engine's batched decode, rewards = exact answer +\n"
+    "well-formed <think>/<answer>, group-relative advantages, clipped per-token ratios.",
+    {{"model", {model_option("the policy to start from")}},
+     {"grpo",
+      {{"--prompts", "N", "prompts per step [16]"},
+       {"--group", "N", "samples per prompt (G), >= 2 [8]"},
+       {"--max-tokens", "N", "tokens per sample [640]"},
+       {"--temperature", "X", "sampling temperature; ratios are taken under it [1]"},
+       {"--minibatches", "N", "policy updates per step [2]"},
+       {"--loss", "grpo|dr_grpo|dapo", "loss aggregation: per-sequence means, Dr. GRPO's constant, DAPO's per-token [grpo]"},
+       {"--eps-low", "X", "lower clip of the ratio [0.2]"},
+       {"--eps-high", "X", "upper clip; DAPO's clip-higher uses 0.28 [0.2]"},
+       {"--beta", "X", "weight of the k3 KL to a frozen reference; 0 = no reference [0]"},
+       {"--ref-reset", "N", "replace the reference by the policy every N steps; 0 = never [0]"},
+       {"--dynamic-sampling", "", "DAPO: oversample, keep the groups whose rewards differ"},
+       {"--buckets", "LIST", "problem buckets [every trained bucket]"}}},
+     loop_options()},
+    "frugal train grpo -m sft.gguf --steps 60 --prompts 16 --group 8 --temperature 0.7 --loss dr_grpo -o grpo.gguf"};
+
+const CommandHelp kRsHelp{
+    "frugal train rs -m MODEL -o OUT.gguf [options]",
+    "Rejection sampling, R1's third stage: sample the model on training problems, keep the\n"
+    "correct traces, fine-tune the model on them (with the chat turns mixed in).",
+    {{"model", {model_option("the policy that samples and is fine-tuned")}},
+     trace_options("3000", "4"),
+     mix_options(),
+     loop_options()},
+    "frugal train rs -m grpo.gguf --problems 1500 --samples 2 --temperature 0.7 --steps 40 -o rs.gguf"};
+
+const CommandHelp kDistillHelp{
+    "frugal train distill --teacher MODEL (--preset NAME | -m STUDENT) -o OUT.gguf [options]",
+    "Distillation as R1-Distill was made: fine-tune a dense student on the teacher's correct traces.",
+    {{"model",
+      {{"--teacher", "FILE", "the model that samples the traces"}, preset_option(),
+       model_option("a student to continue from instead of a preset")}},
+     trace_options("6000", "2"),
+     mix_options(),
+     loop_options()},
+    "frugal train distill --teacher rs.gguf --preset frugal-r1-distill-tiny --steps 400 -o distill.gguf"};
 
 struct Common {
   LoopOptions loop;
@@ -134,7 +228,7 @@ std::string stem(const std::string& path) { return std::filesystem::path(path).s
 
 LoadedModel load_or_preset(Args& a, nlohmann::ordered_json& fixed, uint64_t seed, bool allow_preset) {
   const std::string path = a.get({"-m", "--model"});
-  const std::string preset = a.get({"--preset"});
+  const std::string preset = allow_preset ? a.get({"--preset"}) : "";
   if (!path.empty() && !preset.empty()) fail("give -m MODEL or --preset NAME, not both");
   if (!path.empty()) {
     fixed["from"] = path;
@@ -260,12 +354,21 @@ int stage_grpo(Args& a) {
 int cmd_train(int argc, char** argv) {
   if (argc < 1) fail("%s", kUsage);
   const std::string stage = argv[0];
-  Args a(argc - 1, argv + 1, kFlags);
-  if (stage == "pretrain") return stage_pretrain(a);
-  if (stage == "sft") return stage_sft(a);
-  if (stage == "grpo") return stage_grpo(a);
-  if (stage == "rs") return stage_from_traces(a, false);
-  if (stage == "distill") return stage_from_traces(a, true);
+  if (stage == "-h" || stage == "--help") throw HelpRequested{kUsage};
+  const struct {
+    const char* name;
+    const CommandHelp* help;
+    int (*run)(Args&);
+  } stages[] = {{"pretrain", &kPretrainHelp, stage_pretrain},
+                {"sft", &kSftHelp, stage_sft},
+                {"grpo", &kGrpoHelp, stage_grpo},
+                {"rs", &kRsHelp, [](Args& a) { return stage_from_traces(a, false); }},
+                {"distill", &kDistillHelp, [](Args& a) { return stage_from_traces(a, true); }}};
+  for (const auto& st : stages)
+    if (stage == st.name) {
+      Args a(argc - 1, argv + 1, *st.help);
+      return st.run(a);
+    }
   fail("unknown stage '%s'\n%s", stage.c_str(), kUsage);
 }
 

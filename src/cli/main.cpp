@@ -4,6 +4,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/help.h"
+#include "kernels/matmul.h"
 #include "core/error.h"
 
 namespace {
@@ -37,31 +39,48 @@ constexpr Command kCommands[] = {
 };
 
 void usage(FILE* f) {
-  std::fprintf(f, "usage: frugal COMMAND [options]\n\ncommands:\n");
+  std::fprintf(f, "usage: frugal COMMAND [options]   (frugal COMMAND --help: its options)\n\ncommands:\n");
   for (const auto& c : kCommands) std::fprintf(f, "  %-16s %s\n", c.name, c.help);
+  std::fprintf(f, "\nfrugal --version: the version and the CPU kernels in use\n");
+}
+
+// Runs command `name` on its arguments; an unknown name prints the command list.
+int run_command(const char* name, int argc, char** argv) {
+  for (const auto& c : kCommands) {
+    if (std::strcmp(name, c.name) != 0) continue;
+    try {
+      return c.fn(argc, argv);
+    } catch (const frugal::cli::HelpRequested& h) {
+      std::fputs(h.text.c_str(), stdout);
+      return 0;
+    } catch (const frugal::Error& e) {
+      std::fprintf(stderr, "frugal %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "frugal %s: internal error: %s\n", c.name, e.what());
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "frugal: unknown command '%s'\n\n", name);
+  usage(stderr);
+  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && !std::strcmp(argv[1], "help")) {  // frugal help COMMAND = frugal COMMAND --help
+    char help_flag[] = "--help";
+    char* args[] = {help_flag, nullptr};
+    return run_command(argv[2], 1, args);
+  }
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
-  for (const auto& c : kCommands) {
-    if (std::strcmp(argv[1], c.name) == 0) {
-      try {
-        return c.fn(argc - 2, argv + 2);
-      } catch (const frugal::Error& e) {
-        std::fprintf(stderr, "frugal %s: error: %s\n", c.name, e.what());
-        return 1;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "frugal %s: internal error: %s\n", c.name, e.what());
-        return 2;
-      }
-    }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V") || !std::strcmp(argv[1], "version")) {
+    std::printf("frugal %s (CPU kernels: %s)\n", FRUGAL_VERSION, frugal::kernels::isa_name(frugal::kernels::active_isa()));
+    return 0;
   }
-  std::fprintf(stderr, "frugal: unknown command '%s'\n\n", argv[1]);
-  usage(stderr);
-  return 1;
+  return run_command(argv[1], argc - 2, argv + 2);
 }
