@@ -75,7 +75,7 @@ const CommandHelp kHelp{
        {"--port", "N", "port; 0 = any free one [8080]"},
        {"--api-key", "KEY", "require this bearer key; repeatable"},
        {"--api-key-file", "FILE", "keys, one per line; repeatable"},
-       {"--max-per-key", "N", "concurrent requests per API key [16]"},
+       {"--max-per-key", "N", "concurrent requests per API key, for multi-tenant servers; 0 = no cap [0]"},
        {"--max-body-mb", "N", "largest request body [8]"},
        {"--shutdown-grace", "SECONDS", "on SIGTERM, let running requests finish this long [30]"},
        {"--quiet", "", "no request log"}}},

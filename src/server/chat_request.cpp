@@ -60,6 +60,14 @@ std::optional<bool> thinking_switch(const json& body) {
   throw ApiError(422, "'thinking.type' must be \"enabled\" or \"disabled\"", "thinking.type", "invalid_value");
 }
 
+// msg is an object whose "role" is the string `role` (a role of another type is reported by
+// chat::normalize_messages, with its field path; here it must only not throw).
+bool has_role(const json& msg, const char* role) {
+  if (!msg.is_object()) return false;
+  auto it = msg.find("role");
+  return it != msg.end() && it->is_string() && it->get_ref<const std::string&>() == role;
+}
+
 // OpenAI clients send an assistant turn that only calls tools with "content": null. DeepSeek's
 // templates test for that null; the original Qwen3 template evaluates `'</think>' in
 // message.content` and fails on it (in Python too). So a template that fails on the null gets
@@ -71,7 +79,7 @@ std::string render(const tmpl::Template& t, const json& messages, const chat::Te
     json fixed = messages;
     bool changed = false;
     for (auto& msg : fixed)
-      if (msg.is_object() && msg.value("role", "") == "assistant" && msg.contains("content") && msg["content"].is_null()) {
+      if (has_role(msg, "assistant") && msg.contains("content") && msg["content"].is_null()) {
         msg["content"] = "";
         changed = true;
       }
@@ -98,7 +106,7 @@ ChatRequest prepare_chat(ServedModel& m, const json& body) {
   // Chat prefix completion (DeepSeek beta): the last assistant message is the start of the answer.
   std::string prefix;
   const json& last = messages.back();
-  if (last.is_object() && last.value("role", "") == "assistant" && last.contains("prefix") && last["prefix"] == true) {
+  if (has_role(last, "assistant") && last.contains("prefix") && last["prefix"] == true) {
     if (!last.contains("content") || !last["content"].is_string())
       throw ApiError(400, "the prefix message needs a string 'content'", "messages", "invalid_type");
     prefix = last["content"].get<std::string>();

@@ -23,7 +23,9 @@ struct ServerOptions {
   int port = 8080;
   std::vector<std::string> api_keys;     // empty: no authentication
   size_t max_body_bytes = 8u << 20;
-  int64_t max_per_key = 16;              // concurrent requests per API key (no limit without keys)
+  // Concurrent requests per API key; 0 = no cap (the default, as DeepSeek's API: the engine's
+  // queue bounds the load). For servers shared by several tenants, each with its own key.
+  int64_t max_per_key = 0;
   int http_threads = 64;                 // connections served at once (streams are mostly idle)
   std::chrono::seconds shutdown_grace{30};
   bool quiet = false;                    // no request log

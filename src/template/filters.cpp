@@ -391,11 +391,15 @@ Value f_upper(Interp& in, Value& v, Args& a) {
 
 Value f_map_list(Interp& in, Value& v, Args& a) {
   List out;
+  // jinja2 maps `if value:` only, so a falsy input (none, "") maps to nothing; the arguments are
+  // still checked.
+  const bool empty = !v.truthy();
   if (a.pos.empty()) {
     const Value* attr = a.get(0, "attribute");
     if (!attr) py_fail("map() needs a filter name or attribute=");
     Value def = a.get_or(1, "default", Value());
     a.check_used("map", 0);
+    if (empty) return Value::list(std::move(out));
     for (auto& x : iterate(v)) {
       Value r = get_path(in, x, *attr);
       out.push_back(r.is_undefined() && !def.is_undefined() ? def : r);
@@ -406,6 +410,7 @@ Value f_map_list(Interp& in, Value& v, Args& a) {
   Args rest;
   rest.pos.assign(a.pos.begin() + 1, a.pos.end());
   rest.kw = a.kw;
+  if (empty) return Value::list(std::move(out));
   for (auto& x : iterate(v)) {
     Args each = rest;
     out.push_back(in.filter(name, x, each));
@@ -451,6 +456,7 @@ Value select_impl(Interp& in, Value& v, Args& a, bool attr_mode, bool keep_if) {
   }
   targs.kw = a.kw;
   List out;
+  if (!v.truthy()) return Value::list(std::move(out));  // jinja2: `if seq:` (none selects nothing)
   for (auto& x : iterate(v)) {
     Value probe = attr_mode ? get_path(in, x, attr) : x;
     bool ok;

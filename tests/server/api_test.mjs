@@ -343,6 +343,14 @@ if (phase === 'main') {
     await expectStatus(client.chat.completions.create({ model: M, messages: 'hi' }), 400, 'messages');
     await expectStatus(client.chat.completions.create({ model: 'nope', messages: hi }), 400, 'model');
     await expectStatus(client.chat.completions.create({ model: M, messages: hi, n: 64 }), 422, 'n');
+    // A message field of the wrong type is the client's error, named by its path (a role that
+    // is a number once drew a 500 from a JSON library exception).
+    for (const [msg, param] of [[{ role: 5, content: 'hi' }, 'messages[0].role'], [{ role: null, content: 'hi' }, 'messages[0].role'],
+      [{ role: ['assistant'], content: 'hi', prefix: true }, 'messages[0].role'], [{ role: 'user', content: 5 }, 'messages[0].content'],
+      [{ role: 'user', content: [{ type: 5 }] }, 'messages[0].content[0]'], [{ role: 'assistant', content: null, tool_calls: 'x' }, 'messages[0].tool_calls'],
+      ['just a string', 'messages[0]']]) {
+      await expectStatus(client.chat.completions.create({ model: M, messages: [msg] }), 400, param);
+    }
     const r = await raw('/v1/chat/completions', '{"model": "' + M + '", "messages": [');
     eq(r.status, 400, 'malformed JSON');
     const body = JSON.parse(r.text);

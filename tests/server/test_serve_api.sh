@@ -120,6 +120,27 @@ cat "$W/node.out"
 check "openai client checks (limits)" test $rc -eq 0
 stop
 
+# One API key (the usual single-app set-up) and the default limits: 40 concurrent requests are
+# queued, not refused (there is no per-key cap unless --max-per-key sets one).
+serve -m "$M" --port 0 -c 512 --max-seqs 4 --api-key "$KEY" --no-disk-cache
+check "one key, 40 concurrent requests, default limits: all answered" $PY - "$URL" "$KEY" <<'EOF2'
+import json, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+url, key = sys.argv[1], sys.argv[2]
+def ask(i):
+    body = {'model': 'default-model', 'messages': [{'role': 'user', 'content': 'Hi %d' % i}], 'max_tokens': 4}
+    req = urllib.request.Request(url + '/v1/chat/completions', json.dumps(body).encode(),
+                                 {'Content-Type': 'application/json', 'Authorization': 'Bearer ' + key})
+    try:
+        return urllib.request.urlopen(req, timeout=120).status
+    except urllib.error.HTTPError as e:
+        return e.code
+with ThreadPoolExecutor(40) as ex:
+    codes = list(ex.map(ask, range(40)))
+assert codes == [200] * 40, codes
+EOF2
+stop
+
 # The start-up banner's curl and openai snippets work exactly as printed (no API key), and a
 # stream in flight when SIGTERM arrives ends properly (finished, or cut at the grace deadline).
 serve -m "$M" --port 0 -c 2048 --no-disk-cache --shutdown-grace 2
