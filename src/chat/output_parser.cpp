@@ -306,13 +306,14 @@ struct OutputParser::Impl {
 
   // Min over stop strings of the end of their first occurrence (the first a growing text
   // completes); returns the start of that occurrence or npos.
-  size_t find_stop() const {
+  // The start of the earliest-ending stop string in stop_buf (npos: none); *which = that string.
+  size_t find_stop(std::string* which) const {
     size_t best_end = npos, best_start = npos;
     for (std::string_view s : stops) {
       size_t p = stop_buf.find(s);
       if (p == npos) continue;
       size_t e = p + s.size();
-      if (e < best_end || (e == best_end && p < best_start)) best_end = e, best_start = p;
+      if (e < best_end || (e == best_end && p < best_start)) best_end = e, best_start = p, *which = std::string(s);
     }
     return best_start;
   }
@@ -340,11 +341,13 @@ PushResult OutputParser::push(std::string_view piece) {
     p.feed(piece, false);
   } else {
     p.stop_buf += piece;
-    size_t at = p.find_stop();
+    std::string which;
+    size_t at = p.find_stop(&which);
     if (at != npos) {
       p.feed(std::string_view(p.stop_buf).substr(0, at), false);
       p.stop_buf.clear();
       p.stopped = p.msg.stopped = true;
+      p.msg.stop_string = std::move(which);
     } else {
       size_t safe = p.stop_buf.size() - partial_tail(p.stop_buf, p.stops);
       p.feed(std::string_view(p.stop_buf).substr(0, safe), false);

@@ -81,6 +81,7 @@ struct ParsedMessage {
   std::vector<ToolCall> tool_calls;
   bool reasoning_reclassified = false;  // see the file comment
   bool stopped = false;                 // a stop string ended the output
+  std::string stop_string;              // which one
   // OpenAI assistant message: role, content (null when empty and there are tool calls),
   // reasoning_content (when non-empty), tool_calls (when any).
   nlohmann::ordered_json to_json() const;

@@ -21,6 +21,7 @@ struct Reply {
   // the client has gone) can cancel the generation: returns the JSON body.
   std::function<std::string(const std::function<bool()>& alive)> body;
   std::function<void(const std::function<bool(const std::string&)>& write)> stream;
+  std::string content_type;  // of a stream (default text/event-stream) or a body (default application/json)
   std::shared_ptr<ReplyLog> log = std::make_shared<ReplyLog>();
 };
 
@@ -28,5 +29,15 @@ Reply handle_chat(ServedModel& m, const json& body);
 // /v1/completions and /beta/completions: `prompt` (a string, one string in an array, or token
 // ids), `suffix` for fill-in-the-middle, `logprobs` (an integer), `echo` not supported (422).
 Reply handle_completion(ServedModel& m, const json& body);
+// /v1/messages and /anthropic/v1/messages: Anthropic's Messages API (api_anthropic.cpp).
+Reply handle_messages(ServedModel& m, const json& body);
+// An error in Anthropic's shape: {"type": "error", "error": {"type", "message"}}.
+json anthropic_error_body(const ApiError& e);
+// Ollama's /api/chat and /api/generate (api_ollama.cpp); an empty request answers "load".
+Reply handle_ollama_chat(ServedModel& m, const json& body);
+Reply handle_ollama_generate(ServedModel& m, const json& body);
+// /api/tags (running = false) and /api/ps (running = true); /api/show.
+json ollama_tags(const std::vector<const ServedModel*>& models, bool running);
+json ollama_show(const ServedModel& m);
 
 }  // namespace frugal::server

@@ -1,61 +1,11 @@
 // POST /v1/chat/completions: the request prepared (chat_request.h), the output split by the
 // chat output parser into reasoning_content / content / tool_calls as it streams.
 #include "server/api.h"
-#include "server/chat_request.h"
+#include "server/chat_stream.h"
 
 namespace frugal::server {
 
 namespace {
-
-// Per choice: detokenizer and output parser.
-struct ChoiceState {
-  ChoiceState(const Tokenizer& t, const chat::ParserConfig& pc, std::string prefix, std::string suffix)
-      : dec(t), parser(pc), suffix(std::move(suffix)) {
-    if (!prefix.empty()) absorb(parser.push(prefix));
-  }
-  StreamDecoder dec;
-  chat::OutputParser parser;
-  int64_t tokens = 0, reasoning_tokens = 0;
-  bool answering = false, ended = false;
-  Finish finish = Finish::none;
-  json logprobs = json::array();
-  std::vector<chat::Delta> deltas;  // since the last event
-  std::string suffix;               // closes a forced tool call
-
-  void absorb(chat::PushResult r) {
-    for (auto& d : r.deltas) deltas.push_back(std::move(d));
-  }
-
-  // Consumes a chunk; returns false once the output is complete (stop string hit).
-  void take(const Tokenizer& tok, GenChunk& c, GenStream& s) {
-    for (size_t i = 0; i < c.tokens.size() && !parser.stopped(); ++i) {
-      ++tokens;
-      if (i < c.logprobs.size()) logprobs.push_back(token_logprob_json(tok, c.logprobs[i]));
-      auto r = parser.push(dec.push(c.tokens[i]));
-      for (auto& d : r.deltas) {
-        if (d.kind != chat::DeltaKind::reasoning) answering = true;
-        deltas.push_back(std::move(d));
-      }
-      if (!answering) ++reasoning_tokens;
-      if (r.stopped) {
-        s.cancel();  // the scheduler frees the slot at its next step
-        finish = Finish::stop;
-      }
-    }
-    if (c.done) {
-      if (finish == Finish::none) finish = c.finish;
-      absorb(parser.push(dec.flush()));
-      if (finish == Finish::stop && !suffix.empty()) absorb(parser.push(suffix));
-      for (auto& d : parser.finish(finish == Finish::length)) deltas.push_back(std::move(d));
-      if (parser.result().reasoning_content.empty()) reasoning_tokens = 0;
-      ended = true;
-    }
-  }
-  std::string finish_reason() const {
-    if (finish == Finish::length || finish == Finish::resource) return finish_reason_name(finish);
-    return parser.result().tool_calls.empty() ? "stop" : "tool_calls";
-  }
-};
 
 json delta_json(const chat::Delta& d) {
   switch (d.kind) {
@@ -79,25 +29,7 @@ json delta_json(const chat::Delta& d) {
 
 Reply handle_chat(ServedModel& m, const json& body) {
   ChatRequest req = prepare_chat(m, body);
-  const int64_t budget = completion_budget(m, int64_t(req.prompt.size()), req.common);
-  std::function<GenRequest()> extra;
-  if (req.json_mode) {
-    // Built once here so that a bad schema is a 400 before anything is queued.
-    std::shared_ptr<JsonConstraint> proto;
-    try {
-      proto = std::make_shared<JsonConstraint>(req.schema ? &*req.schema : nullptr, req.schema_from_tools ? "tools[].function.parameters" : "response_format.json_schema.schema");
-    } catch (const Error& e) {
-      throw ApiError(400, e.what(), "response_format", "invalid_schema");
-    }
-    const std::string after = req.parser.starts_in_reasoning ? "</think>" : "";
-    extra = [proto, after] {
-      GenRequest g;
-      g.constraint = std::make_unique<JsonConstraint>(*proto);
-      g.constraint_after = after;
-      return g;
-    };
-  }
-  auto streams = submit_all(m, req.prompt, req.common, budget, req.top_logprobs, extra);
+  auto streams = submit_chat(m, req);
   const Envelope env{make_id("chatcmpl-"), m.name, unix_now()};
   Reply reply;
   auto log = reply.log;

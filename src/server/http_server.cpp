@@ -37,10 +37,15 @@ struct HttpServer::Impl {
 
 namespace {
 
-void send_error(httplib::Response& res, const ApiError& e) {
+// Each API family answers errors in its own shape.
+enum class Dialect { openai, anthropic, ollama };
+
+void send_error(httplib::Response& res, const ApiError& e, Dialect d = Dialect::openai) {
   res.status = e.status;
+  if (d != Dialect::openai && e.code == "model_not_found") res.status = 404;  // as Anthropic and Ollama answer
   if (e.status == 429) res.set_header("Retry-After", "1");
-  res.set_content(dump(e.body()), "application/json");
+  const json body = d == Dialect::anthropic ? anthropic_error_body(e) : d == Dialect::ollama ? json{{"error", e.what()}} : e.body();
+  res.set_content(dump(body), "application/json");
 }
 
 // Holds one of the caller's concurrent-request slots for the life of a request.
@@ -79,27 +84,37 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
     const json* m = field(body, "model");
     if (!m) return *models_.front();  // as llama-server: one model needs no name
     if (!m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
-    for (auto& sm : models_)
-      if (sm->name == m->get<std::string>()) return *sm;
-    throw ApiError(400, "Model Not Exist: '" + m->get<std::string>() + "'", "model", "model_not_found");
+    std::string name = m->get<std::string>();
+    for (int pass = 0; pass < 2; ++pass) {
+      for (auto& sm : models_)
+        if (sm->name == name) return *sm;
+      // Ollama's clients name models with a tag: "frugal-r1-tiny:latest".
+      if (name.size() > 7 && name.compare(name.size() - 7, 7, ":latest") == 0) name.resize(name.size() - 7);
+      else break;
+    }
+    std::string names;
+    for (auto& sm : models_) names += (names.empty() ? "" : ", ") + sm->name;
+    throw ApiError(400, "Model Not Exist: '" + m->get<std::string>() + "' (served: " + names + ")", "model", "model_not_found");
   };
   // The key a request authenticates with ("" when keys are off); throws 401.
   auto authenticate = [S](const httplib::Request& req) -> std::string {
     if (S->o.api_keys.empty()) return "addr:" + req.remote_addr;
+    // OpenAI's clients send `Authorization: Bearer KEY`, Anthropic's `x-api-key: KEY`.
     const std::string h = req.get_header_value("Authorization");
     const std::string bearer = "Bearer ";
-    if (h.compare(0, bearer.size(), bearer) == 0) {
-      const std::string key = h.substr(bearer.size());
-      bool ok = false;
-      for (const auto& k : S->o.api_keys) ok |= same_secret(key, k);
-      if (ok) return "key:" + key;
-    }
-    throw ApiError(401, "Authentication Fails: invalid or missing API key (send 'Authorization: Bearer KEY')", "",
-                   "invalid_api_key");
+    std::string key;
+    if (h.compare(0, bearer.size(), bearer) == 0) key = h.substr(bearer.size());
+    else if (req.has_header("x-api-key")) key = req.get_header_value("x-api-key");
+    bool ok = false;
+    for (const auto& k : S->o.api_keys) ok |= same_secret(key, k);
+    if (ok) return "key:" + key;
+    throw ApiError(401, "Authentication Fails: invalid or missing API key (send 'Authorization: Bearer KEY' or 'x-api-key: KEY')",
+                   "", "invalid_api_key");
   };
 
-  auto generate = [this, S, find_model, authenticate](Reply (*handler)(ServedModel&, const json&)) {
-    return [this, S, find_model, authenticate, handler](const httplib::Request& req, httplib::Response& res) {
+  auto generate = [this, S, find_model, authenticate](Reply (*handler)(ServedModel&, const json&),
+                                                      Dialect dialect = Dialect::openai) {
+    return [this, S, find_model, authenticate, handler, dialect](const httplib::Request& req, httplib::Response& res) {
       try {
         if (S->stopping) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
         const std::string who = authenticate(req);
@@ -118,7 +133,8 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
           // Chunked, so that the body is computed after the headers, while the sink can tell
           // whether the client is still there.
           auto fn = std::make_shared<decltype(r.body)>(std::move(r.body));
-          res.set_chunked_content_provider("application/json", [fn, guard](size_t, httplib::DataSink& sink) {
+          const std::string type = r.content_type.empty() ? "application/json" : r.content_type;
+          res.set_chunked_content_provider(type, [fn, guard](size_t, httplib::DataSink& sink) {
             try {
               const std::string body = (*fn)([&] { return sink.is_writable(); });
               if (sink.is_writable()) sink.write(body.data(), body.size());
@@ -133,7 +149,8 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
         auto fn = std::make_shared<decltype(r.stream)>(std::move(r.stream));
-        res.set_chunked_content_provider("text/event-stream", [fn, guard](size_t, httplib::DataSink& sink) {
+        const std::string type = r.content_type.empty() ? "text/event-stream" : r.content_type;
+        res.set_chunked_content_provider(type, [fn, guard](size_t, httplib::DataSink& sink) {
           try {
             (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
           } catch (const std::exception& e) {
@@ -143,9 +160,9 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
           return true;
         });
       } catch (const ApiError& e) {
-        send_error(res, e);
+        send_error(res, e, dialect);
       } catch (const std::exception& e) {
-        send_error(res, ApiError(500, std::string("internal error: ") + e.what(), "", "internal_error"));
+        send_error(res, ApiError(500, std::string("internal error: ") + e.what(), "", "internal_error"), dialect);
       }
     };
   };
@@ -155,6 +172,40 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   svr.Post("/completions", generate(handle_completion));
   svr.Post("/beta/completions", generate(handle_completion));
   svr.Post("/beta/chat/completions", generate(handle_chat));
+  svr.Post("/v1/messages", generate(handle_messages, Dialect::anthropic));
+  svr.Post("/anthropic/v1/messages", generate(handle_messages, Dialect::anthropic));  // DeepSeek's path
+  svr.Post("/api/chat", generate(handle_ollama_chat, Dialect::ollama));
+  svr.Post("/api/generate", generate(handle_ollama_generate, Dialect::ollama));
+  auto ollama_list = [this, authenticate](bool running) {
+    return [this, authenticate, running](const httplib::Request& req, httplib::Response& res) {
+      try {
+        authenticate(req);
+        std::vector<const ServedModel*> ms;
+        for (auto& m : models_) ms.push_back(m.get());
+        res.set_content(dump(ollama_tags(ms, running)), "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e, Dialect::ollama);
+      }
+    };
+  };
+  svr.Get("/api/tags", ollama_list(false));
+  svr.Get("/api/ps", ollama_list(true));
+  svr.Post("/api/show", [find_model, authenticate](const httplib::Request& req, httplib::Response& res) {
+    try {
+      authenticate(req);
+      const json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
+      json b = body;
+      if (!b.contains("model") && b.contains("name")) b["model"] = b["name"];  // older clients send "name"
+      res.set_content(dump(ollama_show(find_model(b))), "application/json");
+    } catch (const ApiError& e) {
+      send_error(res, e, Dialect::ollama);
+    }
+  });
+  // The Ollama API level whose behaviour these endpoints follow (clients gate features on it).
+  svr.Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"version": "0.12.0"})", "application/json");
+  });
 
   auto list_models = [this, authenticate](const httplib::Request& req, httplib::Response& res) {
     try {

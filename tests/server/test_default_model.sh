@@ -41,6 +41,10 @@ for b in buckets:
 bad = served['shapeErrors']
 print(f"{len(bad)} badly shaped replies", bad[:3])
 ok &= len(bad) <= 0.02 * sum(s['n'] for s in served['per'].values())
+am, ash = served['anthropicMismatches'], served['anthropicShape']
+print(f"Anthropic Messages API: {len(ash)} badly shaped of {served['anthropicAsked']};",
+      f"{served['anthropicAsked'] - len(am)} identical to chat completions (another batch may break a near-tie)", ash[:2], am[:2])
+ok &= served['anthropicAsked'] >= 20 and len(ash) <= 1 and len(am) <= 2
 h = served['hello']
 print('Hello! ->', h)
 ok &= 'frugal-r1-tiny' in (h.get('content') or '')

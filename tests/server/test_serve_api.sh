@@ -1,5 +1,6 @@
 # frugal serve end to end: a real server on 127.0.0.1 driven by the official openai npm client
-# (tests/server/api_test.mjs): chat (plain, streaming, reasoning, tools, json_schema, n, seed,
+# (tests/server/api_test.mjs), Anthropic's Messages API by @anthropic-ai/sdk
+# (anthropic_test.mjs) and Ollama's API by the ollama client (ollama_test.mjs): chat (plain, streaming, reasoning, tools, json_schema, n, seed,
 # logprobs, prefix completion), completions (stop, FIM), caches (memory, then disk after a
 # restart), keys, limits, errors, disconnects, /metrics, and graceful shutdown on SIGTERM.
 FRUGAL=$1; SRC=$2; BUILD=$3
@@ -70,6 +71,19 @@ node "$SRC/tests/server/api_test.mjs" restart "$URL" "$KEY" "$W/fx.json" >"$W/no
 rc=$?
 cat "$W/node.out"
 check "openai client checks (after restart)" test $rc -eq 0
+stop
+
+# Anthropic's Messages API through the official @anthropic-ai/sdk (x-api-key authentication),
+# and Ollama's API through the official ollama client.
+start
+node "$SRC/tests/server/anthropic_test.mjs" "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "anthropic client checks" test $rc -eq 0
+node "$SRC/tests/server/ollama_test.mjs" "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "ollama client checks" test $rc -eq 0
 stop
 
 # Finished prompts reach the disk while the server is idle: after a kill -9 (no flush), a new
