@@ -82,7 +82,7 @@ void run(benchmark::State& st, Shape s, DType t, int64_t n_kv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Shape shapes[] = {{"qwen", 6, 128, 128, 2, false}, {"mla", 16, 576, 512, 1, true}};
+  const Shape shapes[] = {{"qwen", 6, 128, 128, 2, false}, {"qwen1", 6, 128, 128, 1, false}, {"mla", 16, 576, 512, 1, true}};
   for (const auto& s : shapes)
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0})
       for (int64_t n : {512, 4096, 16384})

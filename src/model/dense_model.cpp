@@ -150,8 +150,8 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
       a.k_pages = kp.data();
       a.v_pages = vp.data();
       a.page_shift = int(KvCache::kBlockShift);
-      a.k_stride = cache.k_row_bytes();
-      a.v_stride = cache.v_row_bytes();
+      a.k_stride = cache.k_stride();
+      a.v_stride = cache.v_stride();
       a.head_dim = hd;
       a.head_dim_v = hdv;
       a.scale = scale;

@@ -3,8 +3,11 @@
 // written as floats and converted on the way in (store_k / store_v); attention reads them in
 // their own type (kernels/attention.h), so a smaller type is less memory and less bandwidth
 // per generated token at depth. A block holds every layer's
-// rows for its positions, laid out [block][layer][position in block][width], so one block is
-// one unit of sharing, eviction and disk I/O. Each sequence slot has a block table (position
+// rows for its positions, so one block is one unit of sharing, eviction and disk I/O. Within a
+// block and layer the rows are split by KV head, [head][position in block][head width], when
+// the model has several: attention reads one head at a time, and this way each head's keys
+// for 16 positions are one contiguous run (interleaved heads left every read half a row:
+// 1.5x slower decode attention at depth in bench_attention). Each sequence slot has a block table (position
 // / kBlockTokens -> physical block); attention reads a sequence's keys block by block.
 //
 // Two ways to use it:
@@ -44,7 +47,8 @@ class KvCache {
 
   // Fully mapped: n_slot sequences of up to n_ctx positions. `head` is the width of the column
   // groups attention reads separately (a KV head; the whole row for MLA's latent): with Q8_0
-  // it must be a multiple of the 32-element block.
+  // it must be a multiple of the 32-element block. Rows are stored split by head when K and V
+  // have the same number of heads of that width.
   KvCache(int64_t n_layer, int64_t n_slot, int64_t n_ctx, int64_t k_width, int64_t v_width, DType type = DType::F32,
           int64_t head = 0)
       : KvCache(n_layer, n_slot, n_ctx, k_width, v_width, n_slot * blocks_for(n_ctx), type, head) {
@@ -57,6 +61,11 @@ class KvCache {
       : n_layer_(n_layer), n_slot_(n_slot), n_ctx_(n_ctx), k_width_(k_width), v_width_(v_width),
         blocks_per_slot_(blocks_for(n_ctx)), n_blocks_(pool_blocks), type_(type),
         k_row_(checked_row_bytes(type, k_width, head)), v_row_(checked_row_bytes(type, v_width, head)),
+        groups_(head > 0 && v_width > 0 && k_width % head == 0 && v_width % head == 0 && k_width / head == v_width / head
+                    ? k_width / head
+                    : 1),
+        k_head_(k_width / groups_), v_head_(v_width / groups_), k_stride_(k_row_ / size_t(groups_)),
+        v_stride_(v_row_ / size_t(groups_)),
         // Not value-initialized: the OS backs a block's pages only when it is first written,
         // so a large pool (the server's, sized for every slot's full context plus the prefix
         // cache) costs memory only as it fills.
@@ -69,36 +78,43 @@ class KvCache {
 
   static int64_t blocks_for(int64_t n_tokens) { return (n_tokens + kBlockTokens - 1) >> kBlockShift; }
 
-  // Row of position `pos` of a slot, layer il (its block must be mapped), in the cache's type.
-  uint8_t* k(int64_t il, int64_t slot, int64_t pos) { return k_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * k_row_; }
-  uint8_t* v(int64_t il, int64_t slot, int64_t pos) { return v_block(block(slot, pos >> kBlockShift), il) + (pos & (kBlockTokens - 1)) * v_row_; }
-  const uint8_t* k(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->k(il, slot, pos); }
-  const uint8_t* v(int64_t il, int64_t slot, int64_t pos) const { return const_cast<KvCache*>(this)->v(il, slot, pos); }
-  // Writes one row (k_width / v_width floats), converted to the cache's type.
-  void store_k(int64_t il, int64_t slot, int64_t pos, const float* row) { put(k(il, slot, pos), row, k_width_); }
-  void store_v(int64_t il, int64_t slot, int64_t pos, const float* row) { put(v(il, slot, pos), row, v_width_); }
+  // Head g's row of position `pos` of a slot, layer il (its block must be mapped), in the
+  // cache's type; k_stride() bytes to the same head's next position.
+  uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
+    return k_block(block(slot, pos >> kBlockShift), il) + size_t((g << kBlockShift) + (pos & (kBlockTokens - 1))) * k_stride_;
+  }
+  uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
+    return v_block(block(slot, pos >> kBlockShift), il) + size_t((g << kBlockShift) + (pos & (kBlockTokens - 1))) * v_stride_;
+  }
+  const uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->k(il, slot, pos, g); }
+  const uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->v(il, slot, pos, g); }
+  // Writes one row (k_width / v_width floats, every head), converted to the cache's type.
+  void store_k(int64_t il, int64_t slot, int64_t pos, const float* row) {
+    for (int64_t g = 0; g < groups_; ++g) put(k(il, slot, pos, g), row + g * k_head_, k_head_);
+  }
+  void store_v(int64_t il, int64_t slot, int64_t pos, const float* row) {
+    for (int64_t g = 0; g < groups_; ++g) put(v(il, slot, pos, g), row + g * v_head_, v_head_);
+  }
   // Reads n consecutive k rows from `pos` (all within one block) back as floats.
   void load_k(int64_t il, int64_t slot, int64_t pos, int64_t n, float* out) {
-    const uint8_t* src = k(il, slot, pos);
-    if (type_ == DType::F32) {
-      std::memcpy(out, src, size_t(n * k_width_) * sizeof(float));
-      return;
-    }
-    for (int64_t r = 0; r < n; ++r) kernels::dequantize_row(type_, src + r * int64_t(k_row_), out + r * k_width_, k_width_);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t g = 0; g < groups_; ++g)
+        kernels::dequantize_row(type_, k(il, slot, pos + r, g), out + r * k_width_ + g * k_head_, k_head_);
   }
   // First row of physical block `phys`, layer il: kBlockTokens rows of k_row_bytes() (v_row_bytes()).
   uint8_t* k_block(int64_t phys, int64_t il) { return k_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * k_row_; }
   uint8_t* v_block(int64_t phys, int64_t il) { return v_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * v_row_; }
   // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
-  // `offset` elements (a head's columns; a multiple of the type's block): what attention walks.
+  // `offset` elements (a head's columns; a multiple of the type's block): what attention walks,
+  // k_stride() (v_stride()) bytes from one position to the next.
   void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
-    const size_t off = row_bytes(type_, offset);
+    const size_t off = size_t((offset / k_head_) << kBlockShift) * k_stride_ + row_bytes(type_, offset % k_head_);
     for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_block(block(slot, b), il) + off;
   }
   void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
-    const size_t off = row_bytes(type_, offset);
+    const size_t off = size_t((offset / v_head_) << kBlockShift) * v_stride_ + row_bytes(type_, offset % v_head_);
     for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_block(block(slot, b), il) + off;
   }
 
@@ -108,8 +124,14 @@ class KvCache {
   int64_t k_width() const { return k_width_; }
   int64_t v_width() const { return v_width_; }
   DType type() const { return type_; }
+  // Bytes of one position's row, all heads (per layer).
   int64_t k_row_bytes() const { return int64_t(k_row_); }
   int64_t v_row_bytes() const { return int64_t(v_row_); }
+  // Bytes from one position's row of a head to the next position's (the row, or one head).
+  int64_t k_stride() const { return int64_t(k_stride_); }
+  int64_t v_stride() const { return int64_t(v_stride_); }
+  // Heads the rows are split into within a block (1: whole rows).
+  int64_t row_groups() const { return groups_; }
   // Bytes cached per token (all layers): what `frugal inspect` and the server report.
   int64_t bytes_per_token() const { return n_layer_ * int64_t(k_row_ + v_row_); }
   int64_t block_bytes() const { return bytes_per_token() * kBlockTokens; }
@@ -167,6 +189,8 @@ class KvCache {
   int64_t n_layer_, n_slot_, n_ctx_, k_width_, v_width_, blocks_per_slot_, n_blocks_;
   DType type_;
   size_t k_row_, v_row_;
+  int64_t groups_, k_head_, v_head_;
+  size_t k_stride_, v_stride_;
   std::unique_ptr<uint8_t[]> k_, v_;
   std::vector<int32_t> table_;  // [slot][block index] -> physical block, -1 unmapped
   std::vector<int32_t> refs_;   // per physical block

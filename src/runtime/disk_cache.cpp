@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[6] = {'F', 'R', 'G', 'K', 'V', '1'};
-constexpr uint16_t kVersion = 2;  // 2: rows in the cache's type, widths in bytes
+constexpr uint16_t kVersion = 3;  // 2: rows in the cache's type, widths in bytes; 3: rows split by KV head
 constexpr size_t kHeadBytes = 64;
 constexpr std::string_view kExt = ".kv", kTmpExt = ".kv.tmp";
 

@@ -23,7 +23,7 @@ namespace frugal {
 
 // The shape of one block: k rows [n_layer][block_tokens] of k_row_bytes, then v rows
 // [n_layer][block_tokens] of v_row_bytes, in the KV cache's element type (the fingerprint
-// covers the type).
+// covers the type), each layer's rows split by KV head as the cache holds them (version 3).
 struct BlockLayout {
   uint64_t fingerprint = 0;
   int64_t block_tokens = 0, n_layer = 0, k_row_bytes = 0, v_row_bytes = 0;

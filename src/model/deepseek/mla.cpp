@@ -230,8 +230,8 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
       a.k_pages = kp.data();
       a.v_pages = kp.data();  // the values are the latents themselves
       a.page_shift = int(KvCache::kBlockShift);
-      a.k_stride = cache.k_row_bytes();
-      a.v_stride = cache.k_row_bytes();
+      a.k_stride = cache.k_stride();
+      a.v_stride = cache.k_stride();
       a.head_dim = cw;
       a.head_dim_v = kvr;
       a.scale = scale_;
