@@ -268,13 +268,7 @@ Reply handle_messages(ServedModel& m, const json& body) {
 
   if (!req.common.stream) {
     reply.body = [=](const std::function<bool()>& alive) {
-      drive(
-          *shared,
-          [&](size_t, GenChunk& c) {
-            take(c);
-            state->deltas.clear();
-          },
-          alive, [] { return true; });
+      drain(*shared, *state, take, alive);
       const auto& r = state->parser.result();
       json content = json::array();
       if (!r.reasoning_content.empty()) content.push_back({{"type", "thinking"}, {"thinking", r.reasoning_content}, {"signature", ""}});

@@ -220,13 +220,7 @@ Reply run(ServedModel& m, ChatRequest req, bool stream, bool chat) {
   if (!stream) {
     reply.content_type = "application/json";
     reply.body = [=](const std::function<bool()>& alive) {
-      drive(
-          *shared,
-          [&](size_t, GenChunk& c) {
-            take(c);
-            state->deltas.clear();
-          },
-          alive, [] { return true; });
+      drain(*shared, *state, take, alive);
       return dump(final_object());
     };
     return reply;

@@ -67,4 +67,17 @@ struct ChoiceState {
   }
 };
 
+// Drives a one-choice request to its end for a non-streaming reply: take(chunk) on every
+// chunk, the deltas dropped (the parser's result is the answer).
+template <class Take>
+void drain(std::vector<std::shared_ptr<GenStream>>& streams, ChoiceState& s, Take&& take, const std::function<bool()>& alive) {
+  drive(
+      streams,
+      [&](size_t, GenChunk& c) {
+        take(c);
+        s.deltas.clear();
+      },
+      alive, [] { return true; });
+}
+
 }  // namespace frugal::server

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { check, assert, eq, finish } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../oracle/package.json'));
@@ -21,22 +22,6 @@ const client = new Anthropic({ baseURL: base + '/anthropic', apiKey: key, maxRet
 const plain = new Anthropic({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 120000 });  // /v1/messages
 const openai = new OpenAI({ baseURL: base + '/v1', apiKey: key, maxRetries: 0, timeout: 120000 });
 
-let failures = 0, passed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a), sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: ${sa.slice(0, 300)} != ${sb.slice(0, 300)}`);
-}
 async function raw(pathname, body, headers = { 'x-api-key': key }) {
   const r = await fetch(base + pathname, {
     method: 'POST', headers: { 'Content-Type': 'application/json', ...headers },
@@ -207,5 +192,4 @@ await check('random bodies: only 200 / 400 / 404 / 422, in Anthropic\'s error sh
   assert(seen[200] && seen[400], JSON.stringify(seen));
 });
 
-console.log(`${passed} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+finish();

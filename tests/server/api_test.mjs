@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { check, assert, eq, finish } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../oracle/package.json'));
@@ -18,22 +19,6 @@ const M = fx.model;            // the default model (Qwen3 template, 512-token v
 const V = fx.vocab_model;      // full Qwen vocabulary (FIM tokens)
 const R1 = fx.r1_model;        // the default model served with DeepSeek-R1's template
 
-let failures = 0, passed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a), sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: ${sa.slice(0, 300)} != ${sb.slice(0, 300)}`);
-}
 async function raw(pathname, body, headers = {}) {
   const r = await fetch(base + pathname, {
     method: body === undefined ? 'GET' : 'POST',
@@ -513,5 +498,4 @@ if (phase === 'main') {
     eq(r.status, 413, 'status');
   });
 }
-console.log(`${passed} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+finish();
