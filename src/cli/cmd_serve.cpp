@@ -75,6 +75,7 @@ const CommandHelp kHelp{
        {"--port", "N", "port; 0 = any free one [8080]"},
        {"--api-key", "KEY", "require this bearer key; repeatable"},
        {"--api-key-file", "FILE", "keys, one per line; repeatable"},
+       {"--cors", "ORIGIN", "let web pages from ORIGIN (\"*\": any) call the API; repeatable [none]"},
        {"--max-per-key", "N", "concurrent requests per API key, for multi-tenant servers; 0 = no cap [0]"},
        {"--max-body-mb", "N", "largest request body [8]"},
        {"--shutdown-grace", "SECONDS", "on SIGTERM, let running requests finish this long [30]"},
@@ -109,6 +110,7 @@ int cmd_serve(int argc, char** argv) {
     auto k = read_keys(f);
     so.api_keys.insert(so.api_keys.end(), k.begin(), k.end());
   }
+  so.cors_origins = a.get_all({"--cors"});
   so.max_per_key = a.get_int({"--max-per-key"}, so.max_per_key);
   so.max_body_bytes = size_t(a.get_int({"--max-body-mb"}, 8)) << 20;
   so.shutdown_grace = std::chrono::seconds(a.get_int({"--shutdown-grace"}, 30));
@@ -185,6 +187,9 @@ int cmd_serve(int argc, char** argv) {
   // run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
   so.http_threads = int(std::max<int64_t>(so.http_threads, int64_t(paths.size()) * (eo.max_seqs + eo.max_queue) + 16));
   server::HttpServer http(std::move(models), so, metrics);
+  if (so.api_keys.empty() && so.host != "127.0.0.1" && so.host != "localhost" && so.host != "::1")
+    std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port can use the models\n",
+                 so.host.c_str());
   const int port = http.bind();
   std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
   for (size_t i = 0; i < http.models().size(); ++i) std::printf("%s%s", i ? ", " : "", http.models()[i]->name.c_str());

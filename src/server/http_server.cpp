@@ -256,11 +256,24 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
     res.set_content(out, "text/plain; version=0.0.4");
   });
 
-  // Every request starts its log record here, whatever route (or none) answers it.
-  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  // Every request starts its log record here, whatever route (or none) answers it. CORS: an
+  // allowed Origin gets the headers that let its page read the reply, and a preflight
+  // (OPTIONS) is answered here; any other origin gets no CORS headers at all.
+  svr.set_pre_routing_handler([S](const httplib::Request& req, httplib::Response& res) {
     t_start = std::chrono::steady_clock::now();
     t_log.reset();
-    return httplib::Server::HandlerResponse::Unhandled;
+    const std::string origin = req.get_header_value("Origin");
+    bool allowed = false;
+    for (const auto& o : S->o.cors_origins) allowed |= !origin.empty() && (o == "*" || o == origin);
+    if (!allowed) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+    if (req.method != "OPTIONS") return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, x-api-key, anthropic-version");
+    res.set_header("Access-Control-Max-Age", "600");
+    res.status = 204;
+    return httplib::Server::HandlerResponse::Handled;
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -29,6 +29,9 @@ struct ServerOptions {
   int http_threads = 64;                 // connections served at once (streams are mostly idle)
   std::chrono::seconds shutdown_grace{30};
   bool quiet = false;                    // no request log
+  // Origins whose web pages may call the API from a browser ("*": any); empty: none but the
+  // server's own page (no CORS headers are sent, so browsers block cross-origin reads).
+  std::vector<std::string> cors_origins;
 };
 
 class HttpServer {

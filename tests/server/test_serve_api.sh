@@ -155,6 +155,14 @@ assert codes == [200] * 40, codes
 EOF2
 stop
 
+# CORS is off unless --cors names the origin; a non-loopback address without a key warns.
+serve -m "$M" --port 0 -c 256 --no-disk-cache --host 0.0.0.0 --cors http://app.example
+check "--host 0.0.0.0 without a key: a warning" grep -q "warning: listening on 0.0.0.0 without --api-key" "$W/serve.err"
+check "--cors: the named origin may read replies" bash -c "curl -si -H 'Origin: http://app.example' '$URL/v1/models' | tr -d '\r' | grep -qx 'Access-Control-Allow-Origin: http://app.example'"
+check "--cors: another origin gets no CORS header" bash -c "! curl -si -H 'Origin: http://evil.example' '$URL/v1/models' | grep -qi 'Access-Control-Allow'"
+check "--cors: preflight answered" bash -c "curl -si -X OPTIONS -H 'Origin: http://app.example' -H 'Access-Control-Request-Method: POST' '$URL/v1/chat/completions' | tr -d '\r' | grep -q '^HTTP/1.1 204' && curl -si -X OPTIONS -H 'Origin: http://app.example' '$URL/v1/messages' | grep -qi 'Access-Control-Allow-Headers: .*x-api-key'"
+stop
+
 # The start-up banner's curl and openai snippets work exactly as printed (no API key), and a
 # stream in flight when SIGTERM arrives ends properly (finished, or cut at the grace deadline).
 serve -m "$M" --port 0 -c 2048 --no-disk-cache --shutdown-grace 2
@@ -164,6 +172,7 @@ check "banner: curl snippet answers" bash -c "bash '$W/curl.sh' | $PY -c 'import
 mkdir -p "$W/snippet"; ln -s "$SRC/tests/oracle/node_modules" "$W/snippet/node_modules"
 sed -n '/^openai (Node.js/,/^$/p' "$W/serve.out" | sed '1d' >"$W/snippet/s.mjs"
 check "banner: openai snippet answers" bash -c "cd '$W/snippet' && node s.mjs >/dev/null"
+check "no --cors: no CORS header for any origin" bash -c "! curl -si -H 'Origin: http://app.example' '$URL/v1/models' | grep -qi 'Access-Control-Allow'"
 curl -sN "$URL/v1/completions" -H 'Content-Type: application/json' \
   -d '{"prompt": "Hi", "max_tokens": 2000, "ignore_eos": true, "stream": true}' >"$W/inflight.out" &
 CURL=$!
