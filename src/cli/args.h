@@ -18,11 +18,9 @@ namespace frugal::cli {
 class Args {
  public:
   Args(int argc, char** argv, const CommandHelp& help) {
-    std::map<std::string, bool> takes_value;
     for (const auto& g : help.groups)
       for (const auto& o : g.options)
-        for (const auto& s : option_spellings(o)) takes_value[s] = !o.arg.empty();
-    for (const auto& [k, v] : takes_value) known_.insert(k);
+        for (const auto& s : option_spellings(o)) takes_value_[s] = !o.arg.empty();
     for (int i = 0; i < argc; ++i) {
       std::string a = argv[i];
       if (!(a.size() > 1 && a[0] == '-' && !isdigit(static_cast<unsigned char>(a[1])) && a[1] != '.')) {
@@ -32,8 +30,8 @@ class Args {
       if (a == "-h" || a == "--help") throw HelpRequested{format_help(help)};
       const auto eq = a.find('=');
       const std::string key = a.rfind("--", 0) == 0 && eq != std::string::npos ? a.substr(0, eq) : a;
-      auto it = takes_value.find(key);
-      if (it == takes_value.end()) {
+      auto it = takes_value_.find(key);
+      if (it == takes_value_.end()) {
         const std::string near = nearest_option(key, help);
         fail("unknown option %s%s (see --help)", key.c_str(), near.empty() ? "" : (", did you mean " + near + "?").c_str());
       }
@@ -113,10 +111,10 @@ class Args {
  private:
   // Reading an undeclared option is the program's bug (its help would not show it).
   void declared(const std::string& k) const {
-    if (!known_.count(k)) fail("internal error: option %s is read but not declared in the command's help", k.c_str());
+    if (!takes_value_.count(k)) fail("internal error: option %s is read but not declared in the command's help", k.c_str());
   }
 
-  std::set<std::string> known_;
+  std::map<std::string, bool> takes_value_;  // every declared spelling: does it take a value?
   std::map<std::string, std::vector<std::string>> opts_;
   std::set<std::string> used_;
   std::vector<std::string> pos_;

@@ -5,17 +5,17 @@
 
 namespace frugal::cli {
 
-namespace {
-
-std::vector<std::string> spellings(const std::string& names) {
+std::vector<std::string> option_spellings(const Option& o) {
   std::vector<std::string> out;
-  std::stringstream ss(names);
+  std::stringstream ss(o.names);
   for (std::string s; std::getline(ss, s, ',');) {
     while (!s.empty() && s.front() == ' ') s.erase(0, 1);
     if (!s.empty()) out.push_back(s);
   }
   return out;
 }
+
+namespace {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -60,14 +60,12 @@ std::string nearest_option(const std::string& unknown, const CommandHelp& h) {
   size_t best_d = std::max<size_t>(2, unknown.size() / 3) + 1;
   for (const auto& g : h.groups)
     for (const auto& o : g.options)
-      for (const auto& s : spellings(o.names)) {
+      for (const auto& s : option_spellings(o)) {
         const size_t d = edit_distance(unknown, s);
         if (d < best_d) best_d = d, best = s;
       }
   return best;
 }
-
-std::vector<std::string> option_spellings(const Option& o) { return spellings(o.names); }
 
 OptionGroup sampling_options() {
   return {"sampling",

@@ -130,8 +130,6 @@ class KvCache {
   // Bytes from one position's row of a head to the next position's (the row, or one head).
   int64_t k_stride() const { return int64_t(k_stride_); }
   int64_t v_stride() const { return int64_t(v_stride_); }
-  // Heads the rows are split into within a block (1: whole rows).
-  int64_t row_groups() const { return groups_; }
   // Bytes cached per token (all layers): what `frugal inspect` and the server report.
   int64_t bytes_per_token() const { return n_layer_ * int64_t(k_row_ + v_row_); }
   int64_t block_bytes() const { return bytes_per_token() * kBlockTokens; }

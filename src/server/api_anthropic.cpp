@@ -13,31 +13,20 @@ namespace {
 
 [[noreturn]] void bad(const std::string& path, const std::string& msg) { throw ApiError(400, path + ": " + msg, path, "invalid_request_error"); }
 
-const char* kind(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a number";
-  }
-}
-
 const std::string& str(const json& o, const char* key, const std::string& path) {
   auto it = o.find(key);
-  if (it == o.end() || !it->is_string()) bad(path + "." + key, it == o.end() ? "required" : std::string("expected a string, got ") + kind(*it));
+  if (it == o.end() || !it->is_string()) bad(path + "." + key, it == o.end() ? "required" : std::string("expected a string, got ") + it->type_name());
   return it->get_ref<const std::string&>();
 }
 
 // A string, or an array of text blocks (system prompts, tool results): their text joined.
 std::string text_blocks(const json& v, const std::string& path) {
   if (v.is_string()) return v.get<std::string>();
-  if (!v.is_array()) bad(path, std::string("expected a string or an array of text blocks, got ") + kind(v));
+  if (!v.is_array()) bad(path, std::string("expected a string or an array of text blocks, got ") + v.type_name());
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
-    if (!v[i].is_object()) bad(p, std::string("expected a content block object, got ") + kind(v[i]));
+    if (!v[i].is_object()) bad(p, std::string("expected a content block object, got ") + v[i].type_name());
     const std::string& type = str(v[i], "type", p);
     if (type != "text") bad(p + ".type", "'" + type + "' blocks are not supported here (text only)");
     if (!out.empty()) out += "\n";
@@ -50,7 +39,7 @@ std::string text_blocks(const json& v, const std::string& path) {
 // tool messages (before its text, as Anthropic requires them first), an assistant turn's
 // thinking / text / tool_use blocks one assistant message.
 void decode_message(const json& m, const std::string& path, json& out) {
-  if (!m.is_object()) bad(path, std::string("expected a message object, got ") + kind(m));
+  if (!m.is_object()) bad(path, std::string("expected a message object, got ") + m.type_name());
   const std::string& role = str(m, "role", path);
   if (role != "user" && role != "assistant") bad(path + ".role", "expected \"user\" or \"assistant\", got \"" + role + "\"");
   auto c = m.find("content");
@@ -59,13 +48,13 @@ void decode_message(const json& m, const std::string& path, json& out) {
     out.push_back({{"role", role}, {"content", *c}});
     return;
   }
-  if (!c->is_array()) bad(path + ".content", std::string("expected a string or an array of content blocks, got ") + kind(*c));
+  if (!c->is_array()) bad(path + ".content", std::string("expected a string or an array of content blocks, got ") + c->type_name());
   std::string text, thinking;
   json calls = json::array();
   for (size_t i = 0; i < c->size(); ++i) {
     const json& b = (*c)[i];
     const std::string p = path + ".content[" + std::to_string(i) + "]";
-    if (!b.is_object()) bad(p, std::string("expected a content block object, got ") + kind(b));
+    if (!b.is_object()) bad(p, std::string("expected a content block object, got ") + b.type_name());
     const std::string& type = str(b, "type", p);
     if (type == "text") {
       text += str(b, "text", p);
@@ -170,11 +159,11 @@ json stop_sequence(const ChoiceState& s) {
   return r.stopped && s.finish != Finish::length ? json(r.stop_string) : json(nullptr);
 }
 
-json usage_json(const Usage& u) {
-  return {{"input_tokens", u.prompt - u.cached},
+json usage_json(const OneChoice& r) {
+  return {{"input_tokens", r.prompt_tokens - r.cached_tokens},
           {"cache_creation_input_tokens", 0},
-          {"cache_read_input_tokens", u.cached},
-          {"output_tokens", u.completion}};
+          {"cache_read_input_tokens", r.cached_tokens},
+          {"output_tokens", r.state.tokens}};
 }
 
 std::string event(const char* name, const json& data) { return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n"; }
@@ -245,77 +234,49 @@ json anthropic_error_body(const ApiError& e) {
 }
 
 Reply handle_messages(ServedModel& m, const json& body) {
-  const json chat_body = decode_request(body);
-  ChatRequest req = prepare_chat(m, chat_body);
+  const ChatRequest req = prepare_chat(m, decode_request(body));
   if (req.common.n != 1) throw ApiError(400, "n: not part of the Messages API", "n", "invalid_request_error");
-  auto streams = submit_chat(m, req);
   Reply reply;
-  auto log = reply.log;
-  log->prompt_tokens = int64_t(req.prompt.size());
-  auto state = std::make_shared<ChoiceState>(*m.tok, req.parser, req.forced_prefix, req.forced_suffix);
-  auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
-  auto usage = std::make_shared<Usage>();
-  usage->prompt = int64_t(req.prompt.size());
+  auto run = std::make_shared<OneChoice>(m, req, reply.log);
   const std::string id = make_id("msg_"), model = m.name;
-  const Tokenizer* tok = m.tok.get();
-  auto take = [state, shared, usage, tok, log](GenChunk& c) {
-    if (c.started) usage->cached = c.cached_tokens;
-    state->take(*tok, c, *(*shared)[0]);
-    usage->completion = state->tokens;
-    log->completion_tokens = usage->completion;
-    log->cached_tokens = usage->cached;
+  auto message = [run, id, model](json content, json stop_reason, json stop_sequence) {
+    return json{{"id", id},
+                {"type", "message"},
+                {"role", "assistant"},
+                {"model", model},
+                {"content", std::move(content)},
+                {"stop_reason", std::move(stop_reason)},
+                {"stop_sequence", std::move(stop_sequence)},
+                {"usage", usage_json(*run)}};
   };
-
   if (!req.common.stream) {
-    reply.body = [=](const std::function<bool()>& alive) {
-      drain(*shared, *state, take, alive);
-      const auto& r = state->parser.result();
+    reply.body = [run, message](const std::function<bool()>& alive) {
+      run->drain(alive);
+      const auto& r = run->state.parser.result();
       json content = json::array();
       if (!r.reasoning_content.empty()) content.push_back({{"type", "thinking"}, {"thinking", r.reasoning_content}, {"signature", ""}});
       if (!r.content.empty()) content.push_back({{"type", "text"}, {"text", r.content}});
-      for (const auto& call : r.tool_calls) {
-        json input = json::parse(call.arguments, nullptr, false);
-        content.push_back({{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", input.is_discarded() ? json::object() : input}});
-      }
-      return dump({{"id", id},
-                   {"type", "message"},
-                   {"role", "assistant"},
-                   {"model", model},
-                   {"content", content},
-                   {"stop_reason", stop_reason(*state)},
-                   {"stop_sequence", stop_sequence(*state)},
-                   {"usage", usage_json(*usage)}});
+      for (const auto& call : r.tool_calls)
+        content.push_back({{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", tool_arguments(call)}});
+      return dump(message(std::move(content), stop_reason(run->state), stop_sequence(run->state)));
     };
     return reply;
   }
-  reply.stream = [=](const std::function<bool(const std::string&)>& write) {
+  reply.stream = [run, message](const std::function<bool(const std::string&)>& write) {
     BlockWriter w(write);
-    Usage start = *usage;
-    w.send("message_start", {{"type", "message_start"},
-                             {"message", {{"id", id},
-                                          {"type", "message"},
-                                          {"role", "assistant"},
-                                          {"model", model},
-                                          {"content", json::array()},
-                                          {"stop_reason", nullptr},
-                                          {"stop_sequence", nullptr},
-                                          {"usage", usage_json(start)}}}});
-    drive(
-        *shared,
-        [&](size_t, GenChunk& c) {
-          take(c);
-          for (const auto& d : state->deltas) w.delta(d);
-          state->deltas.clear();
-        },
-        [&] { return w.ok(); },
-        [&] {
-          w.send("ping", {{"type", "ping"}});
-          return w.ok();
-        });
+    w.send("message_start", {{"type", "message_start"}, {"message", message(json::array(), nullptr, nullptr)}});
+    run->run([&](GenChunk&) {
+      for (const auto& d : run->state.deltas) w.delta(d);
+    },
+             [&] { return w.ok(); },
+             [&] {
+               w.send("ping", {{"type", "ping"}});
+               return w.ok();
+             });
     w.close();
     w.send("message_delta", {{"type", "message_delta"},
-                             {"delta", {{"stop_reason", stop_reason(*state)}, {"stop_sequence", stop_sequence(*state)}}},
-                             {"usage", usage_json(*usage)}});
+                             {"delta", {{"stop_reason", stop_reason(run->state)}, {"stop_sequence", stop_sequence(run->state)}}},
+                             {"usage", usage_json(*run)}});
     w.send("message_stop", {{"type", "message_stop"}});
   };
   return reply;

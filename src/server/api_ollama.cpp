@@ -18,8 +18,6 @@ namespace frugal::server {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 [[noreturn]] void bad(const std::string& path, const std::string& msg) { throw ApiError(400, path + ": " + msg, path, "invalid_request"); }
 
 // RFC 3339 with nanoseconds, UTC, as Ollama writes created_at / modified_at / expires_at.
@@ -151,10 +149,7 @@ bool wants_stream(const json& body) {
 
 json tool_calls_json(const std::vector<chat::ToolCall>& calls) {
   json out = json::array();
-  for (const auto& c : calls) {
-    json args = json::parse(c.arguments, nullptr, false);
-    out.push_back({{"id", c.id}, {"function", {{"name", c.name}, {"arguments", args.is_discarded() ? json::object() : args}}}});
-  }
+  for (const auto& c : calls) out.push_back({{"id", c.id}, {"function", {{"name", c.name}, {"arguments", tool_arguments(c)}}}});
   return out;
 }
 
@@ -163,45 +158,25 @@ std::string done_reason(const ChoiceState& s) {
 }
 
 // The timing and counting every final object carries (nanoseconds).
-struct Timing {
-  Clock::time_point start = Clock::now(), first{};
-  void token() {
-    if (first == Clock::time_point{}) first = Clock::now();
-  }
-  void fill(json& j, int64_t prompt, int64_t completion) const {
-    const auto end = Clock::now();
-    const auto f = first == Clock::time_point{} ? end : first;
-    auto ns = [](Clock::duration d) { return int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()); };
-    j["total_duration"] = ns(end - start);
-    j["load_duration"] = 0;  // the model is resident
-    j["prompt_eval_count"] = prompt;
-    j["prompt_eval_duration"] = ns(f - start);
-    j["eval_count"] = completion;
-    j["eval_duration"] = ns(end - f);
-  }
-};
+void fill_counts(json& j, const OneChoice& r) {
+  const auto end = OneChoice::Clock::now();
+  const auto first = r.first_token == OneChoice::Clock::time_point{} ? end : r.first_token;
+  auto ns = [](OneChoice::Clock::duration d) { return int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()); };
+  j["total_duration"] = ns(end - r.start);
+  j["load_duration"] = 0;  // the model is resident
+  j["prompt_eval_count"] = r.prompt_tokens;
+  j["prompt_eval_duration"] = ns(first - r.start);
+  j["eval_count"] = r.state.tokens;
+  j["eval_duration"] = ns(end - first);
+}
 
 // Runs a prepared chat request and answers in /api/chat's shape (`chat`) or /api/generate's.
-Reply run(ServedModel& m, ChatRequest req, bool stream, bool chat) {
-  auto streams = submit_chat(m, req);
+Reply run(ServedModel& m, const ChatRequest& req, bool stream, bool chat) {
   Reply reply;
-  reply.content_type = "application/x-ndjson";
-  auto log = reply.log;
-  log->prompt_tokens = int64_t(req.prompt.size());
-  auto state = std::make_shared<ChoiceState>(*m.tok, req.parser, req.forced_prefix, req.forced_suffix);
-  auto shared = std::make_shared<std::vector<std::shared_ptr<GenStream>>>(std::move(streams));
-  auto timing = std::make_shared<Timing>();
+  auto run = std::make_shared<OneChoice>(m, req, reply.log);
   const std::string model = m.name;
-  const int64_t n_prompt = int64_t(req.prompt.size());
-  const Tokenizer* tok = m.tok.get();
-  auto take = [state, shared, tok, log, timing](GenChunk& c) {
-    if (!c.tokens.empty()) timing->token();
-    state->take(*tok, c, *(*shared)[0]);
-    log->completion_tokens = state->tokens;
-    if (c.started) log->cached_tokens = c.cached_tokens;
-  };
-  auto final_object = [=] {
-    const auto& r = state->parser.result();
+  auto final_object = [run, model, stream, chat] {
+    const auto& r = run->state.parser.result();
     json j = {{"model", model}, {"created_at", now_rfc3339()}};
     if (chat) {
       json msg = {{"role", "assistant"}, {"content", stream ? std::string() : r.content}};
@@ -213,26 +188,25 @@ Reply run(ServedModel& m, ChatRequest req, bool stream, bool chat) {
       if (!stream && !r.reasoning_content.empty()) j["thinking"] = r.reasoning_content;
     }
     j["done"] = true;
-    j["done_reason"] = done_reason(*state);
-    timing->fill(j, n_prompt, state->tokens);
+    j["done_reason"] = done_reason(run->state);
+    fill_counts(j, *run);
     return j;
   };
   if (!stream) {
     reply.content_type = "application/json";
-    reply.body = [=](const std::function<bool()>& alive) {
-      drain(*shared, *state, take, alive);
+    reply.body = [run, final_object](const std::function<bool()>& alive) {
+      run->drain(alive);
       return dump(final_object());
     };
     return reply;
   }
-  reply.stream = [=](const std::function<bool(const std::string&)>& write) {
+  reply.content_type = "application/x-ndjson";
+  reply.stream = [run, model, chat, final_object](const std::function<bool(const std::string&)>& write) {
     bool alive = true;
     auto line = [&](const json& j) { alive = alive && write(dump(j) + "\n"); };
-    drive(
-        *shared,
-        [&](size_t, GenChunk& c) {
-          take(c);
-          for (const auto& d : state->deltas) {
+    run->run(
+        [&](GenChunk&) {
+          for (const auto& d : run->state.deltas) {
             json j = {{"model", model}, {"created_at", now_rfc3339()}};
             json piece = {{"role", "assistant"}, {"content", ""}};
             switch (d.kind) {
@@ -250,7 +224,6 @@ Reply run(ServedModel& m, ChatRequest req, bool stream, bool chat) {
             j["done"] = false;
             line(j);
           }
-          state->deltas.clear();
         },
         [&] { return alive; }, [&] { return alive; });  // NDJSON has no comments: nothing to send while waiting
     if (alive) line(final_object());
@@ -320,7 +293,7 @@ Reply handle_ollama_generate(ServedModel& m, const json& body) {
   req.parser.parse_reasoning = false;
   req.parser.stop = req.common.stop;
   if (chat.contains("response_format")) bad("format", "a JSON format needs the chat template (raw: false)");
-  return run(m, std::move(req), stream, false);
+  return run(m, req, stream, false);
 }
 
 namespace {

@@ -28,4 +28,34 @@ std::vector<std::shared_ptr<GenStream>> submit_chat(ServedModel& m, const ChatRe
   return submit_all(m, req.prompt, req.common, budget, req.top_logprobs, extra);
 }
 
+OneChoice::OneChoice(ServedModel& m, const ChatRequest& req, std::shared_ptr<ReplyLog> log)
+    : streams(submit_chat(m, req)),
+      state(*m.tok, req.parser, req.forced_prefix, req.forced_suffix),
+      log(std::move(log)),
+      tok(m.tok.get()),
+      prompt_tokens(int64_t(req.prompt.size())) {
+  this->log->prompt_tokens = prompt_tokens;
+}
+
+void OneChoice::run(const std::function<void(GenChunk&)>& after, const std::function<bool()>& alive,
+                    const std::function<bool()>& keep_alive) {
+  drive(
+      streams,
+      [&](size_t, GenChunk& c) {
+        if (c.started) cached_tokens = c.cached_tokens;
+        if (!c.tokens.empty() && first_token == Clock::time_point{}) first_token = Clock::now();
+        state.take(*tok, c, *streams[0]);
+        log->completion_tokens = state.tokens;
+        log->cached_tokens = cached_tokens;
+        after(c);
+        state.deltas.clear();
+      },
+      alive, keep_alive);
+}
+
+json tool_arguments(const chat::ToolCall& call) {
+  json args = json::parse(call.arguments, nullptr, false);
+  return args.is_object() ? args : json::object();
+}
+
 }  // namespace frugal::server

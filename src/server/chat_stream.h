@@ -4,11 +4,13 @@
 // tool-call deltas. Each dialect (OpenAI chat completions, Anthropic messages) only encodes
 // those deltas.
 #pragma once
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "server/api_common.h"
+#include "server/api.h"
 #include "server/chat_request.h"
 
 namespace frugal::server {
@@ -67,17 +69,30 @@ struct ChoiceState {
   }
 };
 
-// Drives a one-choice request to its end for a non-streaming reply: take(chunk) on every
-// chunk, the deltas dropped (the parser's result is the answer).
-template <class Take>
-void drain(std::vector<std::shared_ptr<GenStream>>& streams, ChoiceState& s, Take&& take, const std::function<bool()>& alive) {
-  drive(
-      streams,
-      [&](size_t, GenChunk& c) {
-        take(c);
-        s.deltas.clear();
-      },
-      alive, [] { return true; });
-}
+// A request with one choice (the Anthropic and Ollama dialects): its generation, the parser
+// state and the counts its reply and the request log report. Held by the reply's callbacks.
+struct OneChoice {
+  using Clock = std::chrono::steady_clock;
+  // Queues the request (submit_chat's errors are thrown here, before any reply).
+  OneChoice(ServedModel& m, const ChatRequest& req, std::shared_ptr<ReplyLog> log);
+  // Drives the generation to its end: after(chunk) once each chunk is taken, then the deltas
+  // are cleared. alive() false cancels; keep_alive() is asked while nothing happens.
+  void run(const std::function<void(GenChunk&)>& after, const std::function<bool()>& alive,
+           const std::function<bool()>& keep_alive);
+  // To the end without streaming: the parser's result is the answer.
+  void drain(const std::function<bool()>& alive) {
+    run([](GenChunk&) {}, alive, [] { return true; });
+  }
+
+  std::vector<std::shared_ptr<GenStream>> streams;
+  ChoiceState state;
+  std::shared_ptr<ReplyLog> log;
+  const Tokenizer* tok;
+  int64_t prompt_tokens, cached_tokens = 0;
+  Clock::time_point start = Clock::now(), first_token{};  // first_token: unset until one arrives
+};
+
+// A tool call's arguments as a JSON object (the parser checked they parse; {} otherwise).
+json tool_arguments(const chat::ToolCall& call);
 
 }  // namespace frugal::server

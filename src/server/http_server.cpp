@@ -84,14 +84,16 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
     const json* m = field(body, "model");
     if (!m) return *models_.front();  // as llama-server: one model needs no name
     if (!m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
-    std::string name = m->get<std::string>();
-    for (int pass = 0; pass < 2; ++pass) {
+    const std::string& name = m->get_ref<const std::string&>();
+    auto named = [this](std::string_view n) -> ServedModel* {
       for (auto& sm : models_)
-        if (sm->name == name) return *sm;
-      // Ollama's clients name models with a tag: "frugal-r1-tiny:latest".
-      if (name.size() > 7 && name.compare(name.size() - 7, 7, ":latest") == 0) name.resize(name.size() - 7);
-      else break;
-    }
+        if (sm->name == n) return sm.get();
+      return nullptr;
+    };
+    // Ollama's clients name models with a tag: "frugal-r1-tiny:latest" is frugal-r1-tiny.
+    if (ServedModel* sm = named(name)) return *sm;
+    if (name.ends_with(":latest"))
+      if (ServedModel* sm = named(std::string_view(name).substr(0, name.size() - 7))) return *sm;
     std::string names;
     for (auto& sm : models_) names += (names.empty() ? "" : ", ") + sm->name;
     throw ApiError(400, "Model Not Exist: '" + m->get<std::string>() + "' (served: " + names + ")", "model", "model_not_found");

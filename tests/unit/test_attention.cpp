@@ -18,6 +18,33 @@ namespace {
 struct Case {
   int64_t n_q, n_kv, hd, hdv;
 };
+
+// Case c's arguments over cached rows at k / v (strides in bytes).
+AttendArgs case_args(const Case& c, const float* q, DType t, const void* k, int64_t k_stride, const void* v, int64_t v_stride,
+                     float* scratch) {
+  AttendArgs a;
+  a.q = q;
+  a.n_q = c.n_q;
+  a.kv_type = t;
+  a.k = k;
+  a.k_stride = k_stride;
+  a.v = v;
+  a.v_stride = v_stride;
+  a.n_kv = c.n_kv;
+  a.head_dim = c.hd;
+  a.head_dim_v = c.hdv;
+  a.scale = 1.0f / std::sqrt(float(c.hd));
+  a.scratch = scratch;
+  return a;
+}
+
+// The scalar reference into o_ref, the ISA's kernel into o.
+void attend_both(AttendArgs a, Isa isa, float* o_ref, float* o) {
+  a.out = o_ref;
+  attend_ref(a);
+  a.out = o;
+  if (isa == Isa::Avx512) attend_avx512(a); else attend_avx2(a);
+}
 }  // namespace
 
 TEST(Attention, SimdMatchesReference) {
@@ -33,22 +60,8 @@ TEST(Attention, SimdMatchesReference) {
       for (auto& x : k) x = nd(rng);
       for (auto& x : v) x = nd(rng);
       std::vector<float> o_ref(size_t(c.n_q * c.hdv)), o(size_t(c.n_q * c.hdv)), sc(size_t(c.n_q * c.n_kv));
-      AttendArgs a;
-      a.q = q.data();
-      a.n_q = c.n_q;
-      a.k = k.data();
-      a.k_stride = ks * 4;
-      a.v = v.data();
-      a.v_stride = vs * 4;
-      a.n_kv = c.n_kv;
-      a.head_dim = c.hd;
-      a.head_dim_v = c.hdv;
-      a.scale = 1.0f / std::sqrt(float(c.hd));
-      a.out = o_ref.data();
-      a.scratch = sc.data();
-      attend_ref(a);
-      a.out = o.data();
-      if (isa == Isa::Avx512) attend_avx512(a); else attend_avx2(a);
+      const AttendArgs a = case_args(c, q.data(), DType::F32, k.data(), ks * 4, v.data(), vs * 4, sc.data());
+      attend_both(a, isa, o_ref.data(), o.data());
       // Scores differ by summation order: |Δs| <= hd * eps * Σ|q||k| * scale; the output is a
       // convex combination of values, so its error is bounded by max|v| * Σ|Δp| <= max|v| * 2 * max|Δs|.
       float qmax = 0, kmax = 0, vmax = 0;
@@ -148,23 +161,9 @@ TEST(Attention, TypedRowsMatchReference) {
           quantize_row(t, row.data(), v.data() + size_t(j) * rb, w);
         }
         std::vector<float> o_ref(size_t(c.n_q * c.hdv)), o(o_ref.size()), sc(size_t(c.n_q * c.n_kv));
-        AttendArgs a;
-        a.q = q.data();
-        a.n_q = c.n_q;
-        a.kv_type = t;
-        a.k = k.data() + frugal::row_bytes(t, 32);  // a head that starts one block in
-        a.k_stride = int64_t(rb);
-        a.v = v.data();
-        a.v_stride = int64_t(rb);
-        a.n_kv = c.n_kv;
-        a.head_dim = c.hd;
-        a.head_dim_v = c.hdv;
-        a.scale = 1.0f / std::sqrt(float(c.hd));
-        a.out = o_ref.data();
-        a.scratch = sc.data();
-        attend_ref(a);
-        a.out = o.data();
-        if (isa == Isa::Avx512) attend_avx512(a); else attend_avx2(a);
+        // The key head starts one block into its rows.
+        const AttendArgs a = case_args(c, q.data(), t, k.data() + frugal::row_bytes(t, 32), int64_t(rb), v.data(), int64_t(rb), sc.data());
+        attend_both(a, isa, o_ref.data(), o.data());
         const float eps = 1.2e-7f, qk = 5.f * 5.f;  // |q|, |k| < 5 for these normals
         const float tol = 5.f * (2 * float(c.hd) * eps * float(c.hd) * qk * a.scale + float(c.n_kv + c.hdv) * eps) * 4;
         for (size_t i = 0; i < o.size(); ++i)
