@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/attention.h"
+#include "kernels/exp_avx512.h"
 #include "core/half.h"
 #include "kernels/quant_blocks.h"
 
@@ -88,24 +89,6 @@ inline __m512 sum16x16(const __m512* v) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(d0, d1, 0x88), _mm512_shuffle_f32x4(d0, d1, 0xDD));
 }
 
-// e^x for x <= 0 (scores minus their maximum): Cody-Waite range reduction and Cephes' expf
-// polynomial, relative error ~2e-7; below -87 it flushes towards 0 as expf does.
-inline __m512 exp_neg(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
 inline __mmask16 first(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
 // 16 cached rows (keys or values j0.., nt of them valid) as fp32, chunk-interleaved: values
@@ -174,7 +157,7 @@ void attend_tiled(const AttendArgs& a) {
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = 0; j < n_kv; j += 16) {
       const __mmask16 k = first(n_kv - j);
-      const __m512 e = _mm512_maskz_mov_ps(k, exp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), m)));
+      const __m512 e = _mm512_maskz_mov_ps(k, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), m)));
       _mm512_mask_storeu_ps(s + j, k, e);
       sum = _mm512_add_ps(sum, e);
     }

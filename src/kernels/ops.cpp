@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/matmul.h"
+
 namespace frugal::kernels {
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
@@ -18,6 +20,11 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t 
 }
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  if (active_isa() == Isa::Avx512) return silu_mul_avx512(gate, up, out, n);
+  silu_mul_ref(gate, up, out, n);
+}
+
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 
 using namespace frugal::kernels;
@@ -73,4 +74,22 @@ TEST(Ops, SoftmaxAndSiluMul) {
   std::vector<float> o(257);
   silu_mul(g.data(), u.data(), o.data(), 257);
   for (int i = 0; i < 257; ++i) ASSERT_NEAR(o[i], g[i] / (1 + std::exp(-double(g[i]))) * u[i], 1e-6 * std::fabs(o[i]) + 1e-7);
+}
+
+// The AVX-512 SiLU against its scalar twin: normal values, the tails where e^-g overflows or
+// vanishes, zeros, and lengths that end in a partial vector.
+TEST(Ops, SiluMulAvx512MatchesScalar) {
+  if (detected_isa() != Isa::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (int64_t n : {1, 15, 16, 17, 1000}) {
+    auto g = randn(size_t(n), 7), u = randn(size_t(n), 8);
+    for (int64_t i = 0; i < n; ++i) g[size_t(i)] *= 8.f;
+    const float tails[] = {0.f, -0.f, -87.f, -88.5f, -89.f, -100.f, -1e30f, 88.f, 89.f, 1e30f, 20.f, -20.f};
+    for (int64_t i = 0; i < n && i < 12; ++i) g[size_t(i)] = tails[i];
+    std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 42.f);
+    silu_mul_ref(g.data(), u.data(), ref.data(), n);
+    silu_mul_avx512(g.data(), u.data(), got.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-6 * std::fabs(ref[size_t(i)]) + 1e-37) << "n " << n << " g " << g[size_t(i)];
+    EXPECT_EQ(got[size_t(n)], 42.f) << "wrote past the end";
+  }
 }
