@@ -7,9 +7,13 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/matmul_simd_float.h"
 #include "kernels/matmul_simd_k.h"
 #include "kernels/matmul_simd_klanes.h"
+#include "kernels/matmul_simd_kr16.h"
 #include "kernels/matmul_simd_q32lanes.h"
 #include "kernels/matmul_simd_q32x2.h"
 
@@ -34,9 +38,13 @@ KernelTable make_table() {
   auto set_k = [&](DType t, ActFormat f, GemmFn fn) {
     tb.e[int(t)] = {f, fn, kRows, 2 * kToks + 1, ActFormat::Q8_K_Lanes};
   };
-  set_k(DType::Q4_K, DecQ4_K::kAct, gemm_k_lanes<DecQ4_K, kRows, kToks>);
-  set_k(DType::Q5_K, DecQ5_K::kAct, gemm_k_lanes<DecQ5_K, kRows, kToks>);
-  set_k(DType::Q6_K, DecQ6_K::kAct, gemm_k_lanes<DecQ6_K, kRows, kToks>);
+  // FRUGAL_PREFILL=exact keeps the exact lane kernels for every batch (no 8-bit rounding of
+  // the weights; matmul_simd_kr16.h).
+  const char* pf = std::getenv("FRUGAL_PREFILL");
+  const bool exact = pf && std::strcmp(pf, "exact") == 0;
+  set_k(DType::Q4_K, DecQ4_K::kAct, exact ? gemm_k_lanes<DecQ4_K, kRows, kToks> : gemm_k_prefill<DecQ4_K, kRows, kToks>);
+  set_k(DType::Q5_K, DecQ5_K::kAct, exact ? gemm_k_lanes<DecQ5_K, kRows, kToks> : gemm_k_prefill<DecQ5_K, kRows, kToks>);
+  set_k(DType::Q6_K, DecQ6_K::kAct, exact ? gemm_k_lanes<DecQ6_K, kRows, kToks> : gemm_k_prefill<DecQ6_K, kRows, kToks>);
   return tb;
 }
 

@@ -53,10 +53,20 @@ Problem make_problem(DType t, int64_t rows, int64_t cols, int64_t tok, uint32_t 
   return p;
 }
 
+bool is_k(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
+
+// From this many tokens the AVX-512 K-quant prefill rounds each weight super-block to int8
+// (matmul_simd_kr16.h's kR16MinTokens).
+constexpr int64_t kR16Tokens = 96;
+bool requantized(const Problem& p, Isa isa) {
+  return isa == Isa::Avx512 && is_k(p.type) && p.n_tok >= kR16Tokens;
+}
+
 // Per-output error bound for the ISA's path, from the dequantized weights and x.
 std::vector<double> bounds(const Problem& p, Isa isa) {
   bool act_quant = isa != Isa::Scalar && !is_float(p.type);
-  int64_t blk = p.type == DType::Q4_K || p.type == DType::Q5_K || p.type == DType::Q6_K ? 256 : 32;
+  const bool w8 = requantized(p, isa);
+  int64_t blk = is_k(p.type) ? 256 : 32;
   std::vector<double> b(size_t(p.n_tok * p.n_rows));
   std::vector<float> w(static_cast<size_t>(p.n_cols));
   size_t rb = row_bytes(p.type, p.n_cols);
@@ -66,14 +76,19 @@ std::vector<double> bounds(const Problem& p, Isa isa) {
       const float* x = p.x.data() + t * p.ldx;
       double abs_wx = 0, quant = 0;
       for (int64_t k0 = 0; k0 < p.n_cols; k0 += blk) {
-        double amax = 0, sw = 0;
+        double amax = 0, sw = 0, wmax = 0, sx = 0;
         for (int64_t k = k0; k < k0 + blk && k < p.n_cols; ++k) {
           amax = std::max(amax, double(std::fabs(x[k])));
+          wmax = std::max(wmax, double(std::fabs(w[size_t(k)])));
           sw += std::fabs(w[size_t(k)]);
+          sx += std::fabs(x[k]);
           abs_wx += std::fabs(double(w[size_t(k)]) * x[k]);
         }
         // Half a step, plus for Q8_0 blocks the f16 rounding of the step (|code| <= 127).
         quant += sw * amax / 127 * (0.5 + (blk == 32 ? 127.0 / 2048 : 0.0));
+        // The weights' own rounding to int8 (half a step of wmax / 127), against x and its
+        // quantization error.
+        if (w8) quant += (sx + double(blk) * amax / 254) * wmax / 254;
       }
       double e = double(p.n_cols + 8) * kU * (abs_wx + (act_quant ? quant : 0));
       if (act_quant) e += quant + 8 * kU * abs_wx;
@@ -121,7 +136,7 @@ TEST(Matmul, AllIsasTypesAndShapesMatchReference) {
     for (DType t : kTypes) {
       for (int64_t cols : col_sizes(t)) {
         for (int64_t rows : {1, 5, 13, 67}) {
-          for (int64_t tok : {1, 2, 3, 5, 17, 64, 70}) {
+          for (int64_t tok : {1, 2, 3, 5, 17, 64, 70, 97}) {
             auto p = make_problem(t, rows, cols, tok, seed++);
             check(p, isa, pool);
             if (HasFatalFailure()) return;
@@ -168,6 +183,65 @@ TEST(Matmul, IntegerPathsExactOnQuantizedActivations) {
             ASSERT_LE(std::fabs(double(got[size_t(i * p.ldy + r)]) - ref[size_t(i * p.ldy + r)]),
                       2 * b[size_t(i * p.n_rows + r)])
                 << isa_name(isa) << " " << dtype_name(t) << " tok " << i << " row " << r;
+      }
+    }
+  }
+  set_isa(detected_isa());
+}
+
+// The requantized prefill (AVX-512, K-quants, >= kR16Tokens tokens) computes exactly
+// sum w8 * x_hat: weights rounded per super-block to round(w * 127 / wmax) * wmax / 127 and
+// activations as above. Emulating both leaves the f32 term (and 1e-4 of a step: with these
+// seeds no dequantized value lands on the other side of a rounding tie). Row counts
+// leave partial 16-row blocks; 97 and 131 tokens leave partial token tiles.
+TEST(Matmul, RequantizedPrefillExactOnRoundedWeights) {
+  if (detected_isa() != Isa::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  set_isa(Isa::Avx512);
+  for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    for (int64_t rows : {5, 16, 45}) {
+      for (int64_t tok : {kR16Tokens, int64_t(131)}) {
+        auto p = make_problem(t, rows, 768, tok, 555 + uint32_t(rows + tok));
+        for (int64_t i = 0; i < tok; ++i)
+          for (int64_t k0 = 0; k0 < p.n_cols; k0 += 256) {
+            float* x = p.x.data() + i * p.ldx + k0;
+            float amax = 0;
+            for (int64_t k = 0; k < 256; ++k) amax = std::max(amax, std::fabs(x[k]));
+            const float id = 127.0f / amax, d = amax / 127.0f;
+            for (int64_t k = 0; k < 256; ++k) x[k] = std::nearbyint(x[k] * id) * d;
+          }
+        // The rounded weights as F32 rows, multiplied by the reference.
+        std::vector<float> w8(size_t(rows * p.n_cols)), row(size_t(p.n_cols));
+        std::vector<double> step(size_t(rows * p.n_cols / 256));
+        const size_t rb = row_bytes(t, p.n_cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          dequantize_row(t, p.w.data() + size_t(r) * rb, row.data(), p.n_cols);
+          for (int64_t k0 = 0; k0 < p.n_cols; k0 += 256) {
+            float m = 0;
+            for (int64_t k = k0; k < k0 + 256; ++k) m = std::max(m, std::fabs(row[size_t(k)]));
+            const float inv = m > 0 ? 127.0f / m : 0.0f;
+            step[size_t(r * p.n_cols / 256 + k0 / 256)] = m / 127.0;
+            for (int64_t k = k0; k < k0 + 256; ++k)
+              w8[size_t(r * p.n_cols + k)] = std::nearbyint(row[size_t(k)] * inv) * (m / 127.0f);
+          }
+        }
+        std::vector<float> ref(size_t(p.ldy * tok)), got(size_t(p.ldy * tok), -7.0f);
+        const WeightView wf{DType::F32, rows, p.n_cols, w8.data()};
+        matmul_ref(wf, p.x.data(), p.ldx, tok, ref.data(), p.ldy);
+        matmul(p.view(), p.x.data(), p.ldx, tok, got.data(), p.ldy, pool);
+        auto b = bounds(p, Isa::Scalar);  // the f32 summation bound only
+        for (int64_t i = 0; i < tok; ++i) {
+          double xmax = 0;
+          for (int64_t k = 0; k < p.n_cols; ++k) xmax = std::max(xmax, double(std::fabs(p.x[size_t(i * p.ldx + k)])));
+          for (int64_t r = 0; r < rows; ++r) {
+            double smax = 0;
+            for (int64_t u = 0; u < p.n_cols / 256; ++u) smax = std::max(smax, step[size_t(r * p.n_cols / 256 + u)]);
+            ASSERT_LE(std::fabs(double(got[size_t(i * p.ldy + r)]) - ref[size_t(i * p.ldy + r)]),
+                      2 * b[size_t(i * rows + r)] + 1e-4 * smax * xmax)
+                << dtype_name(t) << " rows " << rows << " tok " << tok << " at t=" << i << " r=" << r;
+          }
+          for (int64_t r = rows; r < p.ldy; ++r) ASSERT_EQ(got[size_t(i * p.ldy + r)], -7.0f) << "wrote past the row";
+        }
       }
     }
   }
