@@ -14,6 +14,7 @@
 #include "kernels/matmul_simd_k.h"
 #include "kernels/matmul_simd_klanes.h"
 #include "kernels/matmul_simd_kr16.h"
+#include "kernels/matmul_simd_q8r16.h"
 #include "kernels/matmul_simd_q32lanes.h"
 #include "kernels/matmul_simd_q32x2.h"
 
@@ -33,18 +34,18 @@ KernelTable make_table() {
   set(DType::Q5_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ5_0>, kRows, kToks>);
   // Q8_0 and the K-quants: the decode kernels up to 2 * kToks tokens, the lane-order prefill
   // kernels (their own activation order) from 2 * kToks + 1 on.
-  tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, gemm_q8_0_lanes<kRows, kToks>, kRows, 2 * kToks + 1,
-                            ActFormat::Q8_0_Lanes};
+  // FRUGAL_PREFILL=lanes keeps the lane kernels for every batch (for K-quants: no 8-bit
+  // rounding of the weights; matmul_simd_kr16.h).
+  const char* pf = std::getenv("FRUGAL_PREFILL");
+  const bool lanes = pf && std::strcmp(pf, "lanes") == 0;
+  tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, lanes ? gemm_q8_0_lanes<kRows, kToks> : gemm_q8_0_prefill<kRows, kToks>,
+                            kRows, 2 * kToks + 1, ActFormat::Q8_0_Lanes};
   auto set_k = [&](DType t, ActFormat f, GemmFn fn) {
     tb.e[int(t)] = {f, fn, kRows, 2 * kToks + 1, ActFormat::Q8_K_Lanes};
   };
-  // FRUGAL_PREFILL=exact keeps the exact lane kernels for every batch (no 8-bit rounding of
-  // the weights; matmul_simd_kr16.h).
-  const char* pf = std::getenv("FRUGAL_PREFILL");
-  const bool exact = pf && std::strcmp(pf, "exact") == 0;
-  set_k(DType::Q4_K, DecQ4_K::kAct, exact ? gemm_k_lanes<DecQ4_K, kRows, kToks> : gemm_k_prefill<DecQ4_K, kRows, kToks>);
-  set_k(DType::Q5_K, DecQ5_K::kAct, exact ? gemm_k_lanes<DecQ5_K, kRows, kToks> : gemm_k_prefill<DecQ5_K, kRows, kToks>);
-  set_k(DType::Q6_K, DecQ6_K::kAct, exact ? gemm_k_lanes<DecQ6_K, kRows, kToks> : gemm_k_prefill<DecQ6_K, kRows, kToks>);
+  set_k(DType::Q4_K, DecQ4_K::kAct, lanes ? gemm_k_lanes<DecQ4_K, kRows, kToks> : gemm_k_prefill<DecQ4_K, kRows, kToks>);
+  set_k(DType::Q5_K, DecQ5_K::kAct, lanes ? gemm_k_lanes<DecQ5_K, kRows, kToks> : gemm_k_prefill<DecQ5_K, kRows, kToks>);
+  set_k(DType::Q6_K, DecQ6_K::kAct, lanes ? gemm_k_lanes<DecQ6_K, kRows, kToks> : gemm_k_prefill<DecQ6_K, kRows, kToks>);
   return tb;
 }
 
