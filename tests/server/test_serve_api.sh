@@ -65,6 +65,8 @@ check "request log: one line per request with tokens and latency" \
   grep -qE '^POST /v1/chat/completions 200 prompt=[0-9]+ cached=[0-9]+ completion=[0-9]+ [0-9]+ ms$' "$W/serve.err"
 stop
 check "shutdown wrote the prefix cache to disk" test -n "$(ls "$W/cache/default-model" 2>/dev/null)"
+# Keys, right or wrong, never reach the log (the checks above sent both).
+check "API keys never logged" bash -c "! grep -qF -e '$KEY' -e 'wrong-key' '$W/serve.err' '$W/serve.out'"
 
 start
 node "$SRC/tests/server/api_test.mjs" restart "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1

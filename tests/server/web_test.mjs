@@ -1,7 +1,7 @@
 // The web chat page in a real browser (Debian's chromium, driven by playwright-core): the page
 // lists the models, streams an answer equal to the API's at temperature 0, shows the
 // reasoning of an R1-style model apart from the answer, keeps the conversation for the next
-// turn, and Stop ends a generation. Usage: node web_test.mjs BASE_URL MODEL R1_MODEL SCREENSHOT
+// turn, Stop ends a generation, and HTML in model output or user text stays text. Usage: node web_test.mjs BASE_URL MODEL R1_MODEL SCREENSHOT
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -83,6 +83,32 @@ await check('Stop ends a long generation', async () => {
   await page.waitForFunction(() => { const a = [...document.querySelectorAll('.assistant')].pop(); return a && a.dataset.state === 'done'; });
   const usage = await page.locator('.assistant .usage').last().textContent();
   assert(usage === 'stopped' || /\d+ completion tokens/.test(usage), usage);
+});
+
+// Model output is untrusted text: a reply carrying HTML and script (answer, reasoning, a tool
+// call's name and arguments) and a user message doing the same must render as text. The
+// server's stream is replaced by a planted one, as a hostile model would produce it.
+await check('model output and user text containing HTML render as text, never as markup', async () => {
+  await page.click('#reset');
+  const evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>';
+  const chunk = (delta, extra = {}) => 'data: ' + JSON.stringify({ choices: [{ index: 0, delta, ...extra }] }) + '\n\n';
+  const body = chunk({ role: 'assistant', reasoning_content: evil }) + chunk({ content: evil }) +
+    chunk({ tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: '<i>f</i>', arguments: evil } }] }, { finish_reason: 'tool_calls' }) +
+    'data: ' + JSON.stringify({ choices: [], usage: { prompt_tokens: 1, prompt_cache_hit_tokens: 0, completion_tokens: 3,
+                                                    completion_tokens_details: { reasoning_tokens: 1 } } }) + '\n\ndata: [DONE]\n\n';
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' }, body }));
+  try {
+    const a = await ask('<img src=y onerror="window.__xss=3">');
+    assert((await a.locator('.content').textContent()) === evil, 'answer shown as its text');
+    assert((await a.locator('.reasoning').textContent()) === evil, 'reasoning shown as its text');
+    assert((await a.locator('.tool').textContent()) === `<i>f</i>(${evil})`, 'tool call shown as its text');
+    const user = await page.locator('.user').last().textContent();
+    assert(user === '<img src=y onerror="window.__xss=3">', user);
+    const planted = await page.evaluate(() => ({ xss: window.__xss, img: document.querySelectorAll('#log img, #log script, #log b, #log i').length }));
+    assert(planted.xss === undefined && planted.img === 0, JSON.stringify(planted));
+  } finally {
+    await page.unroute('**/v1/chat/completions');
+  }
 });
 
 await check('no JavaScript errors', async () => assert(errors.length === 0, errors.join('\n')));
