@@ -31,10 +31,9 @@ float* Tape::alloc(int64_t n) {
       block_size_.erase(block_size_.begin() + long(block_));
     }
     const int64_t size = std::max(kBlockFloats, n);
-    // 64-byte alignment: new[] of float gives 16; over-allocate and align by hand is not
-    // needed with aligned operator new.
+    // 64-byte alignment: new[] of float gives 16. Freed by AlignedFree (tape.h).
     blocks_.insert(blocks_.begin() + long(block_),
-                   std::unique_ptr<float[]>(new (std::align_val_t(64)) float[size_t(size)]));
+                   std::unique_ptr<float[], AlignedFree>(new (std::align_val_t(64)) float[size_t(size)]));
     block_size_.insert(block_size_.begin() + long(block_), size);
     used_ = 0;
   }

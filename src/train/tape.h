@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -76,7 +77,12 @@ class Tape {
   ThreadPool& pool_;
   std::vector<Node> nodes_;
   // The arena: blocks that are never freed, only reused, so pointers stay valid.
-  std::vector<std::unique_ptr<float[]>> blocks_;
+  // Blocks come from the 64-byte-aligned operator new[]; plain delete[] would free them with
+  // the wrong alignment (undefined behaviour, which ASan reports).
+  struct AlignedFree {
+    void operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::vector<std::unique_ptr<float[], AlignedFree>> blocks_;
   std::vector<int64_t> block_size_;
   size_t block_ = 0;
   int64_t used_ = 0;
