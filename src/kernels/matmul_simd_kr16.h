@@ -136,7 +136,7 @@ inline void store_acc(const GemmArgs& a, int64_t t, int64_t r, int64_t r_end, co
 
 // RV blocks of 16 rows x T tokens over all units.
 template <int RV, int T>
-inline void tile_r16(const GemmArgs& a, const R16Unit* const blk[RV], int64_t nu, const int32_t* corr,
+inline void tile_r16(const GemmArgs& a, const R16Unit* const* blk, int64_t nu, const int32_t* corr,
                      int64_t t, int64_t r, int64_t r_end) {
   const int32_t* q[T];
   const float* dx[T];
@@ -186,10 +186,50 @@ inline void tile_r16(const GemmArgs& a, const R16Unit* const blk[RV], int64_t nu
   store_acc<RV, T>(a, t, r, r_end, acc);
 }
 
-// The driver: per 32 rows, requantize once for all tokens, then tiles of 4 tokens.
+// The loop both 16-row kernels share: per 2 x 16 rows (a range's last 16 or fewer as one
+// block, not beside a block of zero rows), decode once for all tokens, then tiles of 4 tokens.
+// P gives Unit, decode(first row, rows, Unit* out) and tile<RV, T>(blocks, t, r, r_end).
+template <class P>
+void gemm_rows16(const GemmArgs& a, int64_t r0, int64_t r1, int64_t nu, const P& p) {
+  constexpr int RV = 2, T = 4;
+  using Unit = typename P::Unit;
+  Unit* dec = grow_buffer<Unit, 23>(size_t(RV * nu));
+  for (int64_t r = r0; r < r1; r += 16 * RV) {
+    const int rv = r1 - r > 16 ? RV : 1;
+    const Unit* blk[RV];
+    for (int b = 0; b < rv; ++b) {
+      const int64_t rb = r + 16 * b;
+      p.decode(rb, int(r1 - rb < 16 ? r1 - rb : 16), dec + b * nu);
+      blk[b] = dec + b * nu;
+    }
+    int64_t t = 0;
+    if (rv == RV) {
+      for (; t + T <= a.n_tok; t += T) p.template tile<RV, T>(blk, t, r, r1);
+      for (; t < a.n_tok; ++t) p.template tile<RV, 1>(blk, t, r, r1);
+    } else {
+      for (; t + T <= a.n_tok; t += T) p.template tile<1, T>(blk, t, r, r1);
+      for (; t < a.n_tok; ++t) p.template tile<1, 1>(blk, t, r, r1);
+    }
+  }
+}
+
+template <class D>
+struct KR16 {
+  using Unit = R16Unit;
+  const GemmArgs& a;
+  int64_t nu;
+  const int32_t* corr;
+  LaneDec<4>* scratch;
+  uint32_t* rows_tmp;
+  void decode(int64_t rb, int n, Unit* out) const { decode_r16<D>(a, rb, n, nu, scratch, rows_tmp, out); }
+  template <int RV, int T>
+  void tile(const Unit* const* blk, int64_t t, int64_t r, int64_t r_end) const {
+    tile_r16<RV, T>(a, blk, nu, corr, t, r, r_end);
+  }
+};
+
 template <class D>
 void gemm_r16(const GemmArgs& a, int64_t r0, int64_t r1) {
-  constexpr int RV = 2, T = 4;
   const int64_t nu = a.n_cols / kQKK;
   // -128 * (sum of a token's codes) per unit: the offset of the unsigned weights.
   int32_t* corr = grow_buffer<int32_t, 20>(size_t(a.n_tok * nu));
@@ -198,21 +238,8 @@ void gemm_r16(const GemmArgs& a, int64_t r0, int64_t r1) {
     for (int64_t u = 0; u < nu; ++u)
       corr[t * nu + u] = -128 * _mm512_reduce_add_epi32(_mm512_load_si512(s + 32 * u));
   }
-  LaneDec<4>* scratch = grow_buffer<LaneDec<4>, 21>(size_t(nu));
-  uint32_t* rows_tmp = grow_buffer<uint32_t, 22>(size_t(16 * nu * 64));
-  R16Unit* dec = grow_buffer<R16Unit, 23>(size_t(RV * nu));
-  for (int64_t r = r0; r < r1; r += 16 * RV) {
-    const R16Unit* blk[RV];
-    for (int b = 0; b < RV; ++b) {
-      const int64_t rb = r + 16 * b;
-      const int n = int(r1 - rb < 16 ? (r1 > rb ? r1 - rb : 0) : 16);
-      decode_r16<D>(a, rb, n, nu, scratch, rows_tmp, dec + b * nu);
-      blk[b] = dec + b * nu;
-    }
-    int64_t t = 0;
-    for (; t + T <= a.n_tok; t += T) tile_r16<RV, T>(a, blk, nu, corr, t, r, r1);
-    for (; t < a.n_tok; ++t) tile_r16<RV, 1>(a, blk, nu, corr, t, r, r1);
-  }
+  const KR16<D> p{a, nu, corr, grow_buffer<LaneDec<4>, 21>(size_t(nu)), grow_buffer<uint32_t, 22>(size_t(16 * nu * 64))};
+  gemm_rows16(a, r0, r1, nu, p);
 }
 
 template <class D, int R, int T>

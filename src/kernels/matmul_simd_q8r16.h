@@ -43,7 +43,7 @@ inline void decode_q8r16(const GemmArgs& a, int64_t r, int n, int64_t nu, uint32
 }
 
 template <int RV, int T>
-inline void tile_q8r16(const GemmArgs& a, const Q8R16Unit* const blk[RV], int64_t nu, int64_t t,
+inline void tile_q8r16(const GemmArgs& a, const Q8R16Unit* const* blk, int64_t nu, int64_t t,
                        int64_t r, int64_t r_end) {
   const int32_t* q[T];
   const float* dx[T];
@@ -95,23 +95,21 @@ inline void tile_q8r16(const GemmArgs& a, const Q8R16Unit* const blk[RV], int64_
   store_acc<RV, T>(a, t, r, r_end, acc);
 }
 
-inline void gemm_q8r16(const GemmArgs& a, int64_t r0, int64_t r1) {
-  constexpr int RV = 2, T = 4;
-  const int64_t nu = (a.n_cols / kQK + 15) / 16;
-  uint32_t* rows_tmp = grow_buffer<uint32_t, 24>(size_t(16 * nu * 128));
-  Q8R16Unit* dec = grow_buffer<Q8R16Unit, 25>(size_t(RV * nu));
-  for (int64_t r = r0; r < r1; r += 16 * RV) {
-    const Q8R16Unit* blk[RV];
-    for (int b = 0; b < RV; ++b) {
-      const int64_t rb = r + 16 * b;
-      const int n = int(r1 - rb < 16 ? (r1 > rb ? r1 - rb : 0) : 16);
-      decode_q8r16(a, rb, n, nu, rows_tmp, dec + b * nu);
-      blk[b] = dec + b * nu;
-    }
-    int64_t t = 0;
-    for (; t + T <= a.n_tok; t += T) tile_q8r16<RV, T>(a, blk, nu, t, r, r1);
-    for (; t < a.n_tok; ++t) tile_q8r16<RV, 1>(a, blk, nu, t, r, r1);
+struct Q8R16 {
+  using Unit = Q8R16Unit;
+  const GemmArgs& a;
+  int64_t nu;
+  uint32_t* rows_tmp;
+  void decode(int64_t rb, int n, Unit* out) const { decode_q8r16(a, rb, n, nu, rows_tmp, out); }
+  template <int RV, int T>
+  void tile(const Unit* const* blk, int64_t t, int64_t r, int64_t r_end) const {
+    tile_q8r16<RV, T>(a, blk, nu, t, r, r_end);
   }
+};
+
+inline void gemm_q8r16(const GemmArgs& a, int64_t r0, int64_t r1) {
+  const int64_t nu = (a.n_cols / kQK + 15) / 16;
+  gemm_rows16(a, r0, r1, nu, Q8R16{a, nu, grow_buffer<uint32_t, 24>(size_t(16 * nu * 128))});
 }
 
 template <int R, int T>

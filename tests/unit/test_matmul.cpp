@@ -201,7 +201,7 @@ TEST(Matmul, RequantizedPrefillExactOnRoundedWeights) {
   ThreadPool pool(2);
   set_isa(Isa::Avx512);
   for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
-    for (int64_t rows : {5, 16, 45}) {
+    for (int64_t rows : {5, 16, 20, 45}) {
       for (int64_t tok : {kR16Tokens, int64_t(131)}) {
         auto p = make_problem(t, rows, 768, tok, 555 + uint32_t(rows + tok));
         for (int64_t i = 0; i < tok; ++i)
