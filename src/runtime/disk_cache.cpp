@@ -8,6 +8,10 @@
 #include <memory>
 #include <string_view>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/error.h"
 
 namespace frugal {
@@ -80,10 +84,23 @@ uint64_t hash_bytes(const void* data, size_t n, uint64_t seed) {
 DiskCache::DiskCache(std::string dir, int64_t budget_bytes, const BlockLayout& layout)
     : dir_(std::move(dir)), budget_(budget_bytes), layout_(layout) {
   std::error_code ec;
+  const bool existed = fs::exists(dir_, ec);
   fs::create_directories(dir_, ec);
   if (ec || !fs::is_directory(dir_))
     fail("prefix cache: cannot create directory %s: %s", dir_.c_str(),
          ec ? ec.message().c_str() : "a file of that name exists");
+  // The blocks hold the prompts' tokens and the KV that answers will be computed from: another
+  // user who can read the directory reads the prompts, one who can write it plants blocks (the
+  // checksum guards against damage, not against a forger). So the directory is private.
+  if (!existed) ::chmod(dir_.c_str(), 0700);
+  struct stat st {};
+  if (::stat(dir_.c_str(), &st) != 0) fail("prefix cache: cannot stat %s: %s", dir_.c_str(), std::strerror(errno));
+  if (st.st_uid != ::geteuid())
+    fail("prefix cache: %s belongs to another user (uid %u); use a directory of your own", dir_.c_str(),
+         unsigned(st.st_uid));
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    fail("prefix cache: %s is writable by other users (mode %03o): they could plant KV blocks; "
+         "chmod 700 it or use another --cache-dir", dir_.c_str(), unsigned(st.st_mode & 0777));
   // Fail now, at start-up, rather than on every eviction later.
   std::string probe = dir_ + "/.write-probe" + std::string(kTmpExt);
   errno = 0;
@@ -115,6 +132,9 @@ void DiskCache::scan() {
       ec.clear();
       continue;
     }
+    // A file of another owner is not ours to trust (nor, usually, to delete): ignored.
+    struct stat fst {};
+    if (::lstat(it->path().c_str(), &fst) != 0 || fst.st_uid != ::geteuid()) continue;
     std::error_code e1, e2, e3;
     bool regular = it->is_regular_file(e1);
     auto bytes = it->file_size(e2);
@@ -180,6 +200,9 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
       remove(chain);
       return false;
     }
+    struct stat fst {};
+    if (f && (::fstat(::fileno(f.get()), &fst) != 0 || fst.st_uid != ::geteuid() || !S_ISREG(fst.st_mode)))
+      f.reset();  // planted after the scan by someone else: rejected below
     if (f) {
       std::vector<uint8_t> got(want.size());
       rows.resize(row_bytes);
@@ -208,7 +231,11 @@ std::string DiskCache::write(uint64_t chain, const int32_t* prefix, int64_t n_pr
   const uint64_t sum = hash_bytes(rows, row_bytes, hash_bytes(h.data(), h.size(), 0));
   errno = 0;
   bool ok = false;
-  if (std::FILE* f = std::fopen(tmp.c_str(), "wb")) {
+  // 0600 whatever the umask, and never through a link someone left under the temporary name.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  std::FILE* f = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
+  if (fd >= 0 && !f) ::close(fd);
+  if (f) {
     ok = std::fwrite(h.data(), 1, h.size(), f) == h.size() && std::fwrite(rows, 1, row_bytes, f) == row_bytes &&
          std::fwrite(&sum, 8, 1, f) == 1;
     ok = std::fclose(f) == 0 && ok;

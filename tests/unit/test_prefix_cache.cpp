@@ -1,6 +1,8 @@
 #include "runtime/prefix_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -598,6 +600,35 @@ class PrefixCacheCorrupt : public ::testing::Test {
   std::vector<int32_t> a_ = seq(100, 3 * kBt);
   std::string path_[4];
 };
+
+// Another local user's block, sound in every byte but not ours: never read (as root, the test
+// hands one of the files to "nobody").
+TEST_F(PrefixCacheCorrupt, BlockOwnedByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
+  ASSERT_EQ(::chown(path_[2].c_str(), 65534, 65534), 0);
+  auto pc = reopen();
+  EXPECT_EQ(restore(*pc, c_, a_).tokens, kBt);
+  EXPECT_EQ(pc->stats().disk_blocks, 2);
+}
+
+// The blocks hold prompts: the directory is made 0700 and the files 0600 whatever the umask,
+// and a directory others may write (they could plant blocks) is refused at start-up.
+TEST_F(PrefixCacheCorrupt, PrivateDirectoryAndFiles) {
+  const std::string dir = fs::path(path_[1]).parent_path().string();
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(path_[1].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  try {
+    reopen();
+    ADD_FAILURE() << "a world-writable cache directory was accepted";
+  } catch (const frugal::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("writable by other users"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+}
 
 TEST_F(PrefixCacheCorrupt, FlippedByteInRows) {
   flip_byte(path_[2], int64_t(fs::file_size(path_[2])) / 2);
