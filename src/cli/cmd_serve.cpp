@@ -191,11 +191,13 @@ int cmd_serve(int argc, char** argv) {
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port can use the models\n",
                  so.host.c_str());
   const int port = http.bind();
-  std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
-  for (size_t i = 0; i < http.models().size(); ++i) std::printf("%s%s", i ? ", " : "", http.models()[i]->name.c_str());
-  std::printf(")%s\n", so.api_keys.empty() ? "" : ", API key required");
-  print_snippets(so, port, http.models().front()->name);
-  std::fflush(stdout);
+  auto announce = [&] {
+    std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
+    for (size_t i = 0; i < http.models().size(); ++i) std::printf("%s%s", i ? ", " : "", http.models()[i]->name.c_str());
+    std::printf(")%s\n", so.api_keys.empty() ? "" : ", API key required");
+    print_snippets(so, port, http.models().front()->name);
+    std::fflush(stdout);
+  };
 
   std::thread waiter([&] {
     int sig = 0;
@@ -204,7 +206,7 @@ int cmd_serve(int argc, char** argv) {
                  (long long)so.shutdown_grace.count());
     http.shutdown();
   });
-  http.serve();
+  http.serve(announce);
   kill(getpid(), SIGTERM);  // wakes the waiter if serving ended by itself (no-op shutdown otherwise)
   waiter.join();
   std::fprintf(stderr, "frugal serve: stopped\n");

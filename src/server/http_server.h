@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,8 +41,9 @@ class HttpServer {
   ~HttpServer();
   // Binds; throws Error when the address is taken. Returns the port (useful with port 0).
   int bind();
-  // Serves until shutdown(); returns then.
-  void serve();
+  // Serves until shutdown(); returns then. on_ready runs (on this thread) once connections
+  // are being accepted: announce the server there, not after bind().
+  void serve(std::function<void()> on_ready = {});
   // Stops accepting, lets requests finish within the grace period (the rest end with
   // insufficient_system_resource), writes the prefix caches to disk. Any thread.
   void shutdown();
