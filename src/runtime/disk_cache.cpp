@@ -98,9 +98,15 @@ DiskCache::DiskCache(std::string dir, int64_t budget_bytes, const BlockLayout& l
   if (st.st_uid != ::geteuid())
     fail("prefix cache: %s belongs to another user (uid %u); use a directory of your own", dir_.c_str(),
          unsigned(st.st_uid));
-  if (st.st_mode & (S_IWGRP | S_IWOTH))
-    fail("prefix cache: %s is writable by other users (mode %03o): they could plant KV blocks; "
-         "chmod 700 it or use another --cache-dir", dir_.c_str(), unsigned(st.st_mode & 0777));
+  // Ours but open to others (made under a umask of 002, say): closed, with a note. Files they
+  // may have put there are theirs, and never read (scan, read).
+  if (st.st_mode & 077) {
+    if (::chmod(dir_.c_str(), 0700) != 0)
+      fail("prefix cache: %s is open to other users (mode %03o) and cannot be made private: %s", dir_.c_str(),
+           unsigned(st.st_mode & 0777), std::strerror(errno));
+    std::fprintf(stderr, "prefix cache: %s was open to other users (mode %03o); made it private (700)\n", dir_.c_str(),
+                 unsigned(st.st_mode & 0777));
+  }
   // Fail now, at start-up, rather than on every eviction later.
   std::string probe = dir_ + "/.write-probe" + std::string(kTmpExt);
   errno = 0;

@@ -6,8 +6,9 @@
 // crash fails its checksum and is dropped, which costs one recomputation, not a wrong answer.
 // Least recently used files are removed beyond the byte budget; at start-up the files' mtimes
 // give the order, and a read refreshes the mtime so that the order survives restarts.
-// The directory must be private: created 0700, refused when it belongs to another user or
-// others may write it; files are written 0600, and a file of another owner is never read.
+// The directory must be private: created 0700, made 0700 when it is ours but open to others,
+// refused when it belongs to another user; files are written 0600, and a file of another
+// owner is never read.
 //
 // File (little-endian, as the host): 64-byte header {"FRGKV1", u16 version, u64 fingerprint,
 // i64 block_tokens, n_layer, k_row_bytes, v_row_bytes, prefix_tokens, u64 chain}, int32

@@ -611,8 +611,9 @@ TEST_F(PrefixCacheCorrupt, BlockOwnedByAnotherUser) {
   EXPECT_EQ(pc->stats().disk_blocks, 2);
 }
 
-// The blocks hold prompts: the directory is made 0700 and the files 0600 whatever the umask,
-// and a directory others may write (they could plant blocks) is refused at start-up.
+// The blocks hold prompts: the directory is made 0700 and the files 0600 whatever the umask;
+// a directory of ours that others may write is closed at start-up, and one that belongs to
+// another user (as root: handed to "nobody") is refused.
 TEST_F(PrefixCacheCorrupt, PrivateDirectoryAndFiles) {
   const std::string dir = fs::path(path_[1]).parent_path().string();
   struct stat st {};
@@ -621,13 +622,18 @@ TEST_F(PrefixCacheCorrupt, PrivateDirectoryAndFiles) {
   ASSERT_EQ(::stat(path_[1].c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  reopen();
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  if (::geteuid() != 0) return;
+  ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
   try {
     reopen();
-    ADD_FAILURE() << "a world-writable cache directory was accepted";
+    ADD_FAILURE() << "a cache directory of another user was accepted";
   } catch (const frugal::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("writable by other users"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("belongs to another user"), std::string::npos) << e.what();
   }
-  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(dir.c_str(), 0, 0), 0);
 }
 
 TEST_F(PrefixCacheCorrupt, FlippedByteInRows) {
