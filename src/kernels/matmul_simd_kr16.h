@@ -134,23 +134,32 @@ inline void store_acc(const GemmArgs& a, int64_t t, int64_t r, int64_t r_end, co
   }
 }
 
+// A 16-row tile's start: token j's codes, scales and sums, and zeroed accumulators.
+template <int RV, int T>
+inline void start_tile(const GemmArgs& a, int64_t t, const int32_t* q[T], const float* dx[T], const int32_t* sum[T],
+                       __m512 acc[RV][T]) {
+#pragma GCC unroll 8
+  for (int j = 0; j < T; ++j) {
+    const uint8_t* base = a.act + size_t(t + j) * a.lay.stride;
+    q[j] = reinterpret_cast<const int32_t*>(base + a.lay.qs_off);
+    dx[j] = reinterpret_cast<const float*>(base + a.lay.d_off);
+    sum[j] = reinterpret_cast<const int32_t*>(base + a.lay.sum_off);
+  }
+#pragma GCC unroll 8
+  for (int b = 0; b < RV; ++b)
+#pragma GCC unroll 8
+    for (int j = 0; j < T; ++j) acc[b][j] = _mm512_setzero_ps();
+}
+
 // RV blocks of 16 rows x T tokens over all units.
 template <int RV, int T>
 inline void tile_r16(const GemmArgs& a, const R16Unit* const* blk, int64_t nu, const int32_t* corr,
                      int64_t t, int64_t r, int64_t r_end) {
   const int32_t* q[T];
   const float* dx[T];
-#pragma GCC unroll 8
-  for (int j = 0; j < T; ++j) {
-    const uint8_t* base = a.act + size_t(t + j) * a.lay.stride;
-    q[j] = reinterpret_cast<const int32_t*>(base + a.lay.qs_off);
-    dx[j] = reinterpret_cast<const float*>(base + a.lay.d_off);
-  }
+  const int32_t* sum[T];
   __m512 acc[RV][T];
-#pragma GCC unroll 8
-  for (int b = 0; b < RV; ++b)
-#pragma GCC unroll 8
-    for (int j = 0; j < T; ++j) acc[b][j] = _mm512_setzero_ps();
+  start_tile<RV, T>(a, t, q, dx, sum, acc);
   for (int64_t u = 0; u < nu; ++u) {
     __m512i v[RV][T];
 #pragma GCC unroll 8

@@ -48,18 +48,8 @@ inline void tile_q8r16(const GemmArgs& a, const Q8R16Unit* const* blk, int64_t n
   const int32_t* q[T];
   const float* dx[T];
   const int32_t* sum[T];
-#pragma GCC unroll 8
-  for (int j = 0; j < T; ++j) {
-    const uint8_t* base = a.act + size_t(t + j) * a.lay.stride;
-    q[j] = reinterpret_cast<const int32_t*>(base + a.lay.qs_off);
-    dx[j] = reinterpret_cast<const float*>(base + a.lay.d_off);
-    sum[j] = reinterpret_cast<const int32_t*>(base + a.lay.sum_off);
-  }
   __m512 acc[RV][T];
-#pragma GCC unroll 8
-  for (int b = 0; b < RV; ++b)
-#pragma GCC unroll 8
-    for (int j = 0; j < T; ++j) acc[b][j] = _mm512_setzero_ps();
+  start_tile<RV, T>(a, t, q, dx, sum, acc);
   for (int64_t u = 0; u < nu; ++u) {
     for (int l = 0; l < 16; ++l) {
       const int64_t blkno = 16 * u + l;
