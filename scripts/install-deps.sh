@@ -9,6 +9,7 @@ PKGS=(
   libutf8proc-dev                   # NFC normalization (Qwen tokenizers)
   libedit-dev                       # line editing and history in `frugal chat`
   libcpp-httplib-dev                # HTTP layer of `frugal serve`
+  libtomlplusplus-dev               # `frugal serve --config models.toml`
   nlohmann-json3-dev                # tokenizer.json, config.json, CLI JSON I/O
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # micro-benchmarks in bench/

@@ -46,7 +46,7 @@ if [ $# -eq 0 ]; then
   if [ "$san" = thread ]; then
     # (server.test_default_model asks 240 questions: ~8 minutes under TSan, and its server
     # paths are the ones test_serve_api runs.)
-    set -- -R 'ThreadPool|Matmul|PrefixCache|Generator|BatchTest|server\.' -E '^server\.test_default_model$'
+    set -- -R 'ThreadPool|Matmul|PrefixCache|Generator|BatchTest|ModelShelf|server\.' -E '^server\.test_default_model$'
   else
     set -- -E '^fuzz\.'
   fi

@@ -1,6 +1,8 @@
-// frugal serve: the OpenAI- and DeepSeek-compatible API server. Loads each -m model with its
-// own scheduler (engine), then serves until SIGTERM / SIGINT, which drain the requests in
-// flight within --shutdown-grace seconds and write the prefix caches to disk.
+// frugal serve: the API server (OpenAI, DeepSeek, Anthropic, Ollama) over a shelf of models:
+// the -m files (loaded at start-up), a models folder and a models.toml (loaded on first use),
+// each with its own scheduler (engine) once loaded, within a memory budget. Serves until
+// SIGTERM / SIGINT, which drain the requests in flight within --shutdown-grace seconds and
+// write the prefix caches to disk.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,18 +16,20 @@
 #include "cli/commands.h"
 #include "cli/default_model.h"
 #include "cli/common.h"
+#include "core/progress.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
 #include "server/http_server.h"
+#include "server/model_registry.h"
 
 namespace frugal::cli {
 
 namespace {
 
-std::string stem_of(const std::string& path) {
-  std::filesystem::path p(path);
-  while (!p.has_filename() && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();  // "dir/"
-  return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
+// 90 % of the machine's memory: what the models may take together by default.
+int64_t default_max_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? int64_t(double(pages) * double(page) * 0.9) : 0;
 }
 
 std::vector<std::string> read_keys(const std::string& file) {
@@ -66,9 +70,16 @@ const CommandHelp kHelp{
     "reasoning_content, tools, JSON output), with a web chat page at /. Requests are batched;\n"
     "prompt prefixes are cached in RAM and on disk.",
     {{"models",
-      {{"-m, --model", "FILE|DIR", "a model to serve; repeat for several [the shipped default model]"},
+      {{"-m, --model", "FILE|DIR", "a model loaded at start-up; repeat for several [the shipped default model]"},
        {"--alias", "NAME", "the API name of the n-th -m model [its file stem]; repeatable"},
        {"--chat-template", "FILE", "a Jinja chat template for the n-th -m model; repeatable"},
+       {"--models-dir", "DIR", "also serve every .gguf file and Hugging Face folder in DIR, loaded on first use"},
+       {"--config", "FILE", "models.toml: models with aliases, context, keep_alive, pin, preload, defaults (README)"},
+       {"--deepseek-aliases", "NAME", "serve model NAME also as deepseek-reasoner (thinking) and deepseek-chat (no thinking)"},
+       {"--max-memory", "SIZE", "memory all loaded models may take (\"16GiB\"); the least recently used idle one is\n"
+                                "unloaded to make room [90% of RAM]"},
+       {"--max-loaded", "N", "models loaded at once; 0 = no limit [0]"},
+       {"--keep-alive", "DURATION", "unload a model idle this long (\"5m\", \"1h\", seconds); -1 = never [-1]"},
        {"-c, --ctx-size", "N", "context length per sequence; 0 = the model's [0]"}}},
      {"server",
       {{"--host", "ADDR", "address to bind [127.0.0.1]"},
@@ -91,17 +102,23 @@ const CommandHelp kHelp{
        threads_option()}},
      model_load_options()},
     "frugal serve\n"
-    "frugal serve -m r1-distill-qwen-1.5b-q4_k_m.gguf --alias deepseek-reasoner --port 8080 --api-key-file keys.txt"};
+    "frugal serve -m r1-distill-qwen-1.5b-q4_k_m.gguf --alias deepseek-reasoner --port 8080 --api-key-file keys.txt\n"
+    "frugal serve --models-dir ~/models --max-memory 12GiB --keep-alive 10m"};
 
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
   Args a(argc, argv, kHelp);
   std::vector<std::string> paths = a.get_all({"-m", "--model"});
-  if (paths.empty()) paths.push_back(model_or_default(""));
   const std::vector<std::string> aliases = a.get_all({"--alias"});
   // --alias and --chat-template apply to the models in -m order ("" keeps the model's own).
   const std::vector<std::string> templates = a.get_all({"--chat-template"});
+  std::string models_dir = a.get({"--models-dir"});
+  const std::string config_file = a.get({"--config"});
+  const std::string ds_aliases = a.get({"--deepseek-aliases"});
+  const std::string max_memory = a.get({"--max-memory"});
+  const int64_t max_loaded = a.get_int({"--max-loaded"}, -1);
+  const std::string keep_alive = a.get({"--keep-alive"});
   server::ServerOptions so;
   so.host = a.get({"--host"}, so.host);
   so.port = int(a.get_int({"--port"}, so.port));
@@ -127,9 +144,6 @@ int cmd_serve(int argc, char** argv) {
   const bool no_disk = a.flag({"--no-disk-cache"});
   const LoadOptions lo = load_options_from(a);
   a.check_unused();
-  if (paths.empty())
-    fail("usage: frugal serve -m MODEL [-m MODEL2 ...] [--alias NAME ...] [--host 127.0.0.1] [--port 8080] "
-         "[--api-key K | --api-key-file F] [-c CTX] [--max-seqs N] [--cache-dir DIR | --no-disk-cache] [-t THREADS]");
   if (aliases.size() > paths.size()) fail("--alias given %zu times for %zu models", aliases.size(), paths.size());
   if (templates.size() > paths.size()) fail("--chat-template given %zu times for %zu models", templates.size(), paths.size());
   if (so.port < 0 || so.port > 65535) fail("--port must be in [0, 65535]");
@@ -138,6 +152,53 @@ int cmd_serve(int argc, char** argv) {
     const char* home = std::getenv("XDG_CACHE_HOME");
     const char* h2 = std::getenv("HOME");
     cache_dir = home && *home ? std::string(home) + "/frugal" : h2 && *h2 ? std::string(h2) + "/.cache/frugal" : "";
+  }
+
+  // The registry: -m models (preloaded), the config's, the folder's; the command line wins
+  // over the config file.
+  std::vector<server::ModelSpec> specs;
+  std::vector<server::AliasSpec> extra_aliases;
+  server::ShelfOptions shelf_opts;
+  shelf_opts.max_memory = default_max_memory();
+  server::RegistryConfig cfg;
+  if (!config_file.empty()) cfg = server::load_registry_config(config_file);
+  if (cfg.max_memory) shelf_opts.max_memory = *cfg.max_memory;
+  if (cfg.max_loaded) shelf_opts.max_loaded = *cfg.max_loaded;
+  if (cfg.keep_alive) shelf_opts.keep_alive = *cfg.keep_alive;
+  if (!max_memory.empty()) {
+    auto b = server::parse_byte_size(max_memory);
+    if (!b) fail("--max-memory: '%s' is not a size (\"16GiB\", \"512MiB\", or bytes)", max_memory.c_str());
+    shelf_opts.max_memory = *b;
+  }
+  if (max_loaded >= 0) shelf_opts.max_loaded = max_loaded;
+  if (!keep_alive.empty()) {
+    auto k = server::parse_keep_alive_text(keep_alive);
+    if (!k) fail("--keep-alive: '%s' is not a duration (\"5m\", \"1h\", \"30s\", seconds, or -1)", keep_alive.c_str());
+    shelf_opts.keep_alive = *k;
+  }
+  if (models_dir.empty()) models_dir = cfg.models_dir;
+  if (paths.empty() && cfg.models.empty() && models_dir.empty()) paths.push_back(model_or_default(""));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    server::ModelSpec s;
+    s.path = paths[i];
+    s.name = i < aliases.size() && !aliases[i].empty() ? aliases[i] : server::model_stem(paths[i]);
+    s.chat_template = i < templates.size() ? templates[i] : "";
+    s.preload = true;
+    specs.push_back(std::move(s));
+  }
+  for (auto& s : cfg.models) specs.push_back(std::move(s));
+  extra_aliases = cfg.aliases;
+  auto scan = [models_dir] { return server::scan_models_dir(models_dir); };
+  if (!models_dir.empty())
+    for (auto& s : scan()) {
+      bool known = false;
+      for (auto& o : specs) known |= o.name == s.name || o.path == s.path;
+      if (!known) specs.push_back(std::move(s));
+    }
+  if (specs.empty()) fail("no models: %s holds no .gguf file or Hugging Face folder", models_dir.c_str());
+  if (!ds_aliases.empty()) {
+    std::erase_if(extra_aliases, [](const server::AliasSpec& x) { return x.name.starts_with("deepseek-"); });
+    for (auto& x : server::deepseek_aliases(ds_aliases)) extra_aliases.push_back(x);
   }
 
   // Signals go to one waiting thread, never to the workers started below.
@@ -149,53 +210,89 @@ int cmd_serve(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
 
   Metrics metrics;
-  std::vector<std::unique_ptr<server::ServedModel>> models;
-  for (size_t i = 0; i < paths.size(); ++i) {
+  // What each model's engine gets: the server's options, the model's own context and slots.
+  auto engine_options = [eo, cache_dir, no_disk](const server::ModelSpec& spec, const Model& model) {
+    EngineOptions e = eo;
+    if (spec.ctx > 0) e.n_ctx = spec.ctx;
+    if (spec.max_seqs > 0) e.max_seqs = spec.max_seqs;
+    if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(model.config().n_ctx_train > 0 ? model.config().n_ctx_train : 4096, 4096);
+    if (!cache_dir.empty() && !no_disk) e.cache.disk_dir = cache_dir + "/" + spec.name;
+    return e;
+  };
+  server::ShelfLoader loader;
+  loader.open = [lo, engine_options](const server::ModelSpec& spec) {
     auto m = std::make_unique<server::ServedModel>();
-    m->path = paths[i];
-    m->name = i < aliases.size() ? aliases[i] : stem_of(paths[i]);
-    for (auto& other : models)
-      if (other->name == m->name) fail("two models are named '%s': give one an --alias", m->name.c_str());
-    LoadedModel lm = load_with_tokenizer(paths[i], lo);
+    m->path = spec.path;
+    m->name = spec.name;
+    LoadedModel lm = load_with_tokenizer(spec.path, lo);
     m->model = std::move(lm.model);
     m->tok = std::move(lm.tokenizer);
-    prefetch_weights(*m->model, eo.threads);
     try {
-      m->mt = chat_template_for(paths[i], i < templates.size() ? templates[i] : "", *m->tok);
+      m->mt = chat_template_for(spec.path, spec.chat_template, *m->tok);
       m->tmpl.emplace(tmpl::Template::parse(m->mt->source, m->mt->name));
       m->parser = chat::parser_config_for(m->mt->source, m->model->config().name);
     } catch (const Error& e) {
-      std::fprintf(stderr, "note: %s: %s; /v1/chat/completions is off for this model\n", paths[i].c_str(), e.what());
+      std::fprintf(stderr, "note: %s: %s; chat endpoints are off for this model\n", spec.path.c_str(), e.what());
       m->mt.reset();
       m->tmpl.reset();
     }
     m->random_weights = m->model->file().get_bool("frugal.random_weights").value_or(false);
-    if (m->random_weights) std::fprintf(stderr, "note: %s has random weights: its answers are noise, not language.\n", paths[i].c_str());
-    EngineOptions e = eo;
-    if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(m->model->config().n_ctx_train > 0 ? m->model->config().n_ctx_train : 4096, 4096);
-    if (!cache_dir.empty() && !no_disk) e.cache.disk_dir = cache_dir + "/" + m->name;
-    m->engine = std::make_unique<Engine>(*m->model, *m->tok, e, metrics);
-    m->created = server::unix_now();
-    std::fprintf(stderr, "model '%s': %s, context %lld x %lld sequences, KV %.1f MiB, prefix cache %s\n", m->name.c_str(),
-                 paths[i].c_str(), (long long)e.n_ctx, (long long)e.max_seqs,
-                 double(m->model->new_cache(1, 1)->bytes_per_token() * e.n_ctx * e.max_seqs) / (1 << 20),
+    if (m->random_weights) std::fprintf(stderr, "note: %s has random weights: its answers are noise, not language.\n", spec.path.c_str());
+    m->bytes = int64_t(m->model->file().mapped_bytes()) + Engine::memory_bytes(*m->model, engine_options(spec, *m->model));
+    return m;
+  };
+  loader.start = [&metrics, eo, engine_options](server::ServedModel& m, const server::ModelSpec& spec,
+                                                const std::function<void(double)>& progress) {
+    const GgufFile& f = m.model->file();
+    {
+      // The weights are mapped: page them in now, or the first tokens stall on disk reads.
+      std::optional<Progress> line;
+      if (f.mapped_bytes() >= (size_t(256) << 20)) line.emplace("loading " + spec.name, double(f.mapped_bytes()));
+      f.prefetch(eo.threads, [&](size_t done, size_t total) {
+        if (line) line->update(double(done));
+        progress(total ? 0.95 * double(done) / double(total) : 0.95);
+      });
+    }
+    const EngineOptions e = engine_options(spec, *m.model);
+    m.engine = std::make_unique<Engine>(*m.model, *m.tok, e, metrics);
+    m.created = server::unix_now();
+    std::fprintf(stderr, "model '%s': %s, context %lld x %lld sequences, KV %.1f MiB, prefix cache %s\n", m.name.c_str(),
+                 spec.path.c_str(), (long long)e.n_ctx, (long long)e.max_seqs,
+                 double(m.model->new_cache(1, 1)->bytes_per_token() * e.n_ctx * e.max_seqs) / (1 << 20),
                  e.cache.disk_dir.empty() ? "in memory" : e.cache.disk_dir.c_str());
-    models.push_back(std::move(m));
+  };
+  if (!models_dir.empty()) loader.rescan = scan;
+  const size_t n_specs = specs.size();
+  server::ModelShelf shelf(std::move(specs), std::move(extra_aliases), shelf_opts, loader);
+  // The -m models load before the server listens (as before the shelf: a server that answers
+  // has its models); the config's preload ones in the background.
+  {
+    const std::vector<server::ModelSpec> all = shelf.specs();
+    for (size_t i = 0; i < all.size() && i < paths.size(); ++i) {  // the -m ones come first
+      try {
+        shelf.acquire(shelf.resolve(all[i].name));
+      } catch (const server::ApiError& e) {
+        fail("%s", e.what());
+      }
+    }
+    shelf.preload();
   }
 
-  // A connection holds a thread for its whole request: enough for every request the engines
-  // run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
-  so.http_threads = int(std::max<int64_t>(so.http_threads, int64_t(paths.size()) * (eo.max_seqs + eo.max_queue) + 16));
-  server::HttpServer http(std::move(models), so, metrics);
+  // A connection holds a thread for its whole request: enough for every request the loaded
+  // engines run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
+  const int64_t resident = shelf_opts.max_loaded > 0 ? std::min<int64_t>(shelf_opts.max_loaded, int64_t(n_specs)) : int64_t(n_specs);
+  so.http_threads = int(std::clamp<int64_t>(resident * (eo.max_seqs + eo.max_queue) + 16, so.http_threads, 4096));
+  server::HttpServer http(shelf, so, metrics);
   if (so.api_keys.empty() && so.host != "127.0.0.1" && so.host != "localhost" && so.host != "::1")
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port can use the models\n",
                  so.host.c_str());
   const int port = http.bind();
   auto announce = [&] {
+    const std::vector<server::ModelSpec> all = shelf.specs();
     std::printf("frugal serve: listening on http://%s:%d/v1 (models: ", so.host.c_str(), port);
-    for (size_t i = 0; i < http.models().size(); ++i) std::printf("%s%s", i ? ", " : "", http.models()[i]->name.c_str());
+    for (size_t i = 0; i < all.size(); ++i) std::printf("%s%s", i ? ", " : "", all[i].name.c_str());
     std::printf(")%s\n", so.api_keys.empty() ? "" : ", API key required");
-    print_snippets(so, port, http.models().front()->name);
+    print_snippets(so, port, all.front().name);
     std::fflush(stdout);
   };
 

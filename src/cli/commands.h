@@ -14,6 +14,10 @@ int cmd_convert(int argc, char** argv);
 int cmd_template(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
+int cmd_list(int argc, char** argv);
+int cmd_ps(int argc, char** argv);
+int cmd_load(int argc, char** argv);
+int cmd_unload(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 

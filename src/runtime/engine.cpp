@@ -120,6 +120,10 @@ int64_t pool_blocks(const Model& m, const EngineOptions& o) {
 
 }  // namespace
 
+int64_t Engine::memory_bytes(const Model& model, const EngineOptions& o) {
+  return pool_blocks(model, o) * model.new_cache(1, 1)->block_bytes() + o.max_seqs * model.config().n_vocab * int64_t(sizeof(float));
+}
+
 Engine::Engine(Model& model, const Tokenizer& tok, const EngineOptions& o, Metrics& metrics)
     : model_(model), tok_(tok), o_(o), metrics_(metrics), pool_(o.threads),
       cache_(model.new_cache(o.max_seqs, o.n_ctx, pool_blocks(model, o))),

@@ -125,6 +125,9 @@ class Engine {
   void shutdown(std::chrono::steady_clock::time_point deadline);
 
   const EngineOptions& options() const { return o_; }
+  // Bytes an engine with these options allocates beside the weights at most: the KV pool
+  // (every slot's context plus the prefix cache's RAM) and the logits.
+  static int64_t memory_bytes(const Model& model, const EngineOptions& o);
   const Model& model() const { return model_; }
   EngineStats stats() const;
 

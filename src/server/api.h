@@ -8,6 +8,7 @@
 #include <string>
 
 #include "server/api_common.h"
+#include "server/model_shelf.h"
 
 namespace frugal::server {
 
@@ -36,8 +37,12 @@ json anthropic_error_body(const ApiError& e);
 // Ollama's /api/chat and /api/generate (api_ollama.cpp); an empty request answers "load".
 Reply handle_ollama_chat(ServedModel& m, const json& body);
 Reply handle_ollama_generate(ServedModel& m, const json& body);
-// /api/tags (running = false) and /api/ps (running = true); /api/show.
-json ollama_tags(const std::vector<const ServedModel*>& models, bool running);
+// Ollama's reply to an empty request (no messages, no prompt): load, or unload with keep_alive 0.
+bool ollama_load_request(const json& body);
+json ollama_load_body(const std::string& model, bool chat, bool unload);
+// /api/tags (running = false: every model of the shelf) and /api/ps (running = true: the loaded
+// ones, with their expiry); /api/show.
+json ollama_tags(const std::vector<ModelStatus>& models, bool running);
 json ollama_show(const ServedModel& m);
 
 }  // namespace frugal::server

@@ -45,6 +45,9 @@ struct ServedModel {
   std::unique_ptr<Engine> engine;
   int64_t created = 0;
   bool random_weights = false;
+  // Memory the model may take once started: mapped weights, the KV pool (slots and prefix
+  // cache), logits; what the shelf's budget counts.
+  int64_t bytes = 0;
 };
 
 // The fields /v1/chat/completions and /v1/completions share, validated.

@@ -234,12 +234,7 @@ Reply run(ServedModel& m, const ChatRequest& req, bool stream, bool chat) {
 // The response to an empty /api/generate (Ollama's "load the model") or an empty /api/chat.
 Reply load_reply(const ServedModel& m, bool chat, bool unload) {
   Reply r;
-  json j = {{"model", m.name}, {"created_at", now_rfc3339()}};
-  if (chat) j["message"] = {{"role", "assistant"}, {"content", ""}};
-  else j["response"] = "";
-  j["done"] = true;
-  j["done_reason"] = unload ? "unload" : "load";
-  const std::string s = dump(j);
+  const std::string s = dump(ollama_load_body(m.name, chat, unload));
   r.content_type = "application/json";
   r.body = [s](const std::function<bool()>&) { return s; };
   return r;
@@ -252,6 +247,23 @@ bool keep_alive_zero(const json& body) {
 }
 
 }  // namespace
+
+json ollama_load_body(const std::string& model, bool chat, bool unload) {
+  json j = {{"model", model}, {"created_at", now_rfc3339()}};
+  if (chat) j["message"] = {{"role", "assistant"}, {"content", ""}};
+  else j["response"] = "";
+  j["done"] = true;
+  j["done_reason"] = unload ? "unload" : "load";
+  return j;
+}
+
+bool ollama_load_request(const json& body) {
+  auto empty = [&](const char* k, bool array) {
+    auto it = body.find(k);
+    return it == body.end() || it->is_null() || (array ? it->is_array() && it->empty() : it->is_string() && it->get_ref<const std::string&>().empty());
+  };
+  return empty("messages", true) && empty("prompt", false);
+}
 
 Reply handle_ollama_chat(ServedModel& m, const json& body) {
   if (auto msgs = body.find("messages"); msgs == body.end() || (msgs->is_array() && msgs->empty()))
@@ -314,29 +326,36 @@ json details(const ServedModel& m) {
 
 // An identifier of the file's version (Ollama's is the blob's sha256): a hash of its path,
 // size and modification time, hex.
-std::string digest(const ServedModel& m, int64_t* size_out, std::string* modified) {
+std::string digest(const std::string& path, int64_t* size_out, std::string* modified) {
   struct stat st {};
-  const bool ok = ::stat(m.path.c_str(), &st) == 0;
-  *size_out = ok ? int64_t(st.st_size) : int64_t(m.model->file().mapped_bytes());
-  *modified = rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(ok ? st.st_mtime : m.created)));
-  const std::string key = m.path + "|" + std::to_string(*size_out) + "|" + *modified;
+  const bool ok = ::stat(path.c_str(), &st) == 0;
+  *size_out = ok ? int64_t(st.st_size) : 0;
+  *modified = rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(ok ? st.st_mtime : 0)));
+  const std::string key = path + "|" + std::to_string(*size_out) + "|" + *modified;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)std::hash<std::string>{}(key));
   return hex;
 }
 }  // namespace
 
-json ollama_tags(const std::vector<const ServedModel*>& models, bool running) {
+json ollama_tags(const std::vector<ModelStatus>& models, bool running) {
   json list = json::array();
-  for (const ServedModel* m : models) {
-    int64_t size = 0;
+  const auto now = Clock::now();
+  for (const ModelStatus& st : models) {
+    if (running && st.state != ModelState::loaded) continue;
+    int64_t file_size = 0;
     std::string modified;
-    const std::string dg = digest(*m, &size, &modified);
-    json e = {{"name", m->name}, {"model", m->name}, {"size", size}, {"digest", dg}, {"details", details(*m)}};
+    const std::string dg = digest(st.path, &file_size, &modified);
+    json e = {{"name", st.name}, {"model", st.name}, {"size", running ? st.bytes : file_size}, {"digest", dg}};
+    e["details"] = st.model ? details(*st.model)
+                            : json{{"parent_model", ""}, {"format", st.path.ends_with(".gguf") ? "gguf" : "safetensors"},
+                                   {"family", ""}, {"families", json::array()}, {"parameter_size", ""}, {"quantization_level", ""}};
     if (running) {
-      e["expires_at"] = rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 10));  // resident: never unloaded
+      // Ollama's clients read a far-future expiry as "kept loaded".
+      const auto left = st.expires ? *st.expires - now : std::chrono::hours(24 * 365 * 10);
+      e["expires_at"] = rfc3339(std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left));
       e["size_vram"] = 0;
-      e["context_length"] = m->engine->options().n_ctx;
+      e["context_length"] = st.model ? st.model->engine->options().n_ctx : 0;
     } else {
       e["modified_at"] = modified;
     }
@@ -357,7 +376,7 @@ json ollama_show(const ServedModel& m) {
                {c.arch + ".block_count", c.n_layer}, {"tokenizer.vocab_size", c.n_vocab}};
   int64_t size = 0;
   std::string modified;
-  digest(m, &size, &modified);
+  digest(m.path, &size, &modified);
   return {{"license", ""},          {"modelfile", ""}, {"parameters", ""},
           {"template", m.mt ? m.mt->source : ""}, {"details", details(m)}, {"model_info", info},
           {"capabilities", caps},   {"modified_at", modified}};

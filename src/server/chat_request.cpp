@@ -158,8 +158,10 @@ ChatRequest prepare_chat(ServedModel& m, const json& body) {
       force_tool_call(r, m.parser.tool_format, co.tools, forced_name);
     }
     std::string text = render(*m.tmpl, messages, co) + prefix;
-    // A forced call skips the reasoning (as a model answering a tool call directly does).
-    if (force && chat::prompt_opens_reasoning(text)) text += "\n</think>\n\n";
+    // A forced call skips the reasoning (as a model answering a tool call directly does); so
+    // does thinking turned off where the template always opens it (R1 and its distills): the
+    // think block is closed empty, as V3.1's template does for its non-thinking mode.
+    if ((force || co.thinking == std::optional<bool>(false)) && chat::prompt_opens_reasoning(text)) text += "\n</think>\n\n";
     const bool opens_reasoning = chat::prompt_opens_reasoning(text);
     text += r.forced_prefix;
     EncodeOptions eo;

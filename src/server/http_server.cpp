@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 
 #include "server/api.h"
@@ -45,7 +46,6 @@ enum class Dialect { openai, anthropic, ollama };
 
 void send_error(httplib::Response& res, const ApiError& e, Dialect d = Dialect::openai) {
   res.status = e.status;
-  if (d != Dialect::openai && e.code == "model_not_found") res.status = 404;  // as Anthropic and Ollama answer
   if (e.status == 429) res.set_header("Retry-After", "1");
   const json body = d == Dialect::anthropic ? anthropic_error_body(e) : d == Dialect::ollama ? json{{"error", e.what()}} : e.body();
   res.set_content(dump(body), "application/json");
@@ -71,10 +71,40 @@ class InFlight {
   std::string who_;
 };
 
+// Fills in what a request leaves out from its model's configuration, in the dialect's own
+// field names: thinking (the alias's, else the model's; chat requests only) and sampling.
+void apply_defaults(json& body, const ModelSpec& spec, std::optional<bool> alias_thinking, Dialect d, bool chat) {
+  const std::optional<bool> think = alias_thinking ? alias_thinking : spec.thinking;
+  auto absent = [](const json& j, const char* k) { return !j.contains(k) || j.at(k).is_null(); };
+  if (think && chat) {
+    if (d == Dialect::ollama) {
+      if (absent(body, "think")) body["think"] = *think;
+    } else if (absent(body, "thinking")) {
+      body["thinking"] = {{"type", *think ? "enabled" : "disabled"}};
+    }
+  }
+  for (const auto& [k, v] : spec.sampling.items()) {
+    if (d == Dialect::ollama) {
+      const std::string ok = k == "repetition_penalty" ? "repeat_penalty" : k == "max_tokens" ? "num_predict" : k;
+      if (absent(body, "options")) body["options"] = json::object();
+      json& opts = body["options"];
+      if (opts.is_object() && !opts.contains(ok)) opts[ok] = v;
+    } else if (absent(body, k.c_str()) && !(k == "max_tokens" && !absent(body, "max_completion_tokens"))) {
+      body[k] = v;
+    }
+  }
+}
+
+// An error inside a stream whose headers (200) are out: the dialect's error event.
+std::string stream_error(const ApiError& e, Dialect d) {
+  if (d == Dialect::anthropic) return "event: error\ndata: " + dump(anthropic_error_body(e)) + "\n\n";
+  return "data: " + dump(e.body()) + "\n\n";
+}
+
 }  // namespace
 
-HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const ServerOptions& o, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(o, metrics)), models_(std::move(models)) {
+HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(o, metrics)), shelf_(shelf) {
   auto& svr = impl_->svr;
   Impl* S = impl_.get();
   const int threads = o.http_threads;
@@ -91,23 +121,11 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   svr.set_read_timeout(60, 0);
   svr.set_write_timeout(60, 0);
 
-  auto find_model = [this](const json& body) -> ServedModel& {
+  // The shelf entry a body names (a name, an alias, or none: the first model).
+  auto model_of = [this](const json& body) -> ModelShelf::Resolved {
     const json* m = field(body, "model");
-    if (!m) return *models_.front();  // as llama-server: one model needs no name
-    if (!m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
-    const std::string& name = m->get_ref<const std::string&>();
-    auto named = [this](std::string_view n) -> ServedModel* {
-      for (auto& sm : models_)
-        if (sm->name == n) return sm.get();
-      return nullptr;
-    };
-    // Ollama's clients name models with a tag: "frugal-r1-tiny:latest" is frugal-r1-tiny.
-    if (ServedModel* sm = named(name)) return *sm;
-    if (name.ends_with(":latest"))
-      if (ServedModel* sm = named(std::string_view(name).substr(0, name.size() - 7))) return *sm;
-    std::string names;
-    for (auto& sm : models_) names += (names.empty() ? "" : ", ") + sm->name;
-    throw ApiError(400, "Model Not Exist: '" + m->get<std::string>() + "' (served: " + names + ")", "model", "model_not_found");
+    if (m && !m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
+    return shelf_.resolve(m ? m->get<std::string>() : "");
   };
   // The key a request authenticates with ("" when keys are off); throws 401.
   auto authenticate = [S](const httplib::Request& req) -> std::string {
@@ -125,9 +143,46 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
                    "", "invalid_api_key");
   };
 
-  auto generate = [this, S, find_model, authenticate](Reply (*handler)(ServedModel&, const json&),
-                                                      Dialect dialect = Dialect::openai) {
-    return [this, S, find_model, authenticate, handler, dialect](const httplib::Request& req, httplib::Response& res) {
+  // The reply once the model is held: headers now, the body (or stream) computed by the
+  // provider, which keeps the caller's slot and the model lease until the reply ends.
+  auto respond = [](httplib::Response& res, Reply r, std::shared_ptr<InFlight> guard, std::shared_ptr<ModelLease> lease) {
+    t_log = r.log;
+    res.status = r.status;
+    if (!r.stream) {
+      // Chunked, so that the body is computed after the headers, while the sink can tell
+      // whether the client is still there.
+      auto fn = std::make_shared<decltype(r.body)>(std::move(r.body));
+      const std::string type = r.content_type.empty() ? "application/json" : r.content_type;
+      res.set_chunked_content_provider(type, [fn, guard, lease](size_t, httplib::DataSink& sink) {
+        try {
+          const std::string body = (*fn)([&] { return sink.is_writable(); });
+          if (sink.is_writable()) sink.write(body.data(), body.size());
+        } catch (const std::exception& e) {  // a bug must cost one reply, not the server
+          std::fprintf(stderr, "internal error in a reply: %s\n", e.what());
+        }
+        sink.done();
+        return true;
+      });
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    auto fn = std::make_shared<decltype(r.stream)>(std::move(r.stream));
+    const std::string type = r.content_type.empty() ? "text/event-stream" : r.content_type;
+    res.set_chunked_content_provider(type, [fn, guard, lease](size_t, httplib::DataSink& sink) {
+      try {
+        (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "internal error in a stream: %s\n", e.what());
+      }
+      sink.done();
+      return true;
+    });
+  };
+
+  using Handler = Reply (*)(ServedModel&, const json&);
+  auto generate = [this, S, model_of, authenticate, respond](Handler handler, Dialect dialect = Dialect::openai, bool chat = true) {
+    return [this, S, model_of, authenticate, respond, handler, dialect, chat](const httplib::Request& req, httplib::Response& res) {
       try {
         if (S->stopping) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
         const std::string who = authenticate(req);
@@ -139,39 +194,53 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
         }
         if (!body.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
         auto guard = std::make_shared<InFlight>(*S, who);
-        Reply r = handler(find_model(body), body);
-        t_log = r.log;
-        res.status = r.status;
-        if (!r.stream) {
-          // Chunked, so that the body is computed after the headers, while the sink can tell
-          // whether the client is still there.
-          auto fn = std::make_shared<decltype(r.body)>(std::move(r.body));
-          const std::string type = r.content_type.empty() ? "application/json" : r.content_type;
-          res.set_chunked_content_provider(type, [fn, guard](size_t, httplib::DataSink& sink) {
-            try {
-              const std::string body = (*fn)([&] { return sink.is_writable(); });
-              if (sink.is_writable()) sink.write(body.data(), body.size());
-            } catch (const std::exception& e) {  // a bug must cost one reply, not the server
-              std::fprintf(stderr, "internal error in a reply: %s\n", e.what());
-            }
-            sink.done();
-            return true;
-          });
+        const ModelShelf::Resolved rv = model_of(body);
+        std::optional<KeepAlive> keep;
+        if (const json* k = field(body, "keep_alive")) keep = parse_keep_alive(*k);
+        apply_defaults(body, shelf_.spec(rv.index), rv.thinking, dialect, chat);
+
+        std::shared_ptr<ModelLease> lease = shelf_.try_acquire(rv);
+        // Ollama's empty request with keep_alive 0 unloads; a model not loaded is not loaded for it.
+        if (!lease && dialect == Dialect::ollama && keep && keep->ms.count() == 0 && ollama_load_request(body)) {
+          shelf_.unload(rv.index);
+          res.set_content(dump(ollama_load_body(rv.name, req.path == "/api/chat", true)), "application/json");
           return;
+        }
+        const json* st = field(body, "stream");
+        const bool sse = dialect != Dialect::ollama && st && st->is_boolean() && st->get<bool>();
+        // A model being loaded: a plain request waits before its headers; a stream waits a
+        // moment the same way (a small model is there by then, and a refusal is still a 503),
+        // then starts and sends keep-alive comments with the load's progress until it can go on.
+        if (!lease) lease = shelf_.acquire(rv, sse ? [](double) { return false; } : std::function<bool(double)>{},
+                                           std::chrono::milliseconds(1500));
+        if (lease) {
+          if (keep) lease->set_keep_alive(*keep);
+          return respond(res, handler(lease->model(), body), guard, lease);
         }
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
-        auto fn = std::make_shared<decltype(r.stream)>(std::move(r.stream));
-        const std::string type = r.content_type.empty() ? "text/event-stream" : r.content_type;
-        res.set_chunked_content_provider(type, [fn, guard](size_t, httplib::DataSink& sink) {
-          try {
-            (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "internal error in a stream: %s\n", e.what());
-          }
-          sink.done();
-          return true;
-        });
+        res.set_chunked_content_provider(
+            "text/event-stream", [this, rv, body, keep, handler, dialect, guard](size_t, httplib::DataSink& sink) {
+              auto write = [&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); };
+              try {
+                std::unique_ptr<ModelLease> lease = shelf_.acquire(rv, [&](double p) {
+                  return write(strfmt(": loading model %s: %.0f%%\n\n", rv.name.c_str(), 100 * p));
+                });
+                if (lease) {
+                  if (keep) lease->set_keep_alive(*keep);
+                  Reply r = handler(lease->model(), body);
+                  t_log = r.log;
+                  if (r.stream) r.stream(write);
+                  else write("data: " + r.body([&] { return sink.is_writable(); }) + "\n\n");
+                }
+              } catch (const ApiError& e) {
+                write(stream_error(e, dialect));
+              } catch (const std::exception& e) {
+                write(stream_error(ApiError(500, std::string("internal error: ") + e.what(), "", "internal_error"), dialect));
+              }
+              sink.done();
+              return true;
+            });
       } catch (const ApiError& e) {
         send_error(res, e, dialect);
       } catch (const std::exception& e) {
@@ -181,21 +250,19 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   };
   svr.Post("/v1/chat/completions", generate(handle_chat));
   svr.Post("/chat/completions", generate(handle_chat));  // DeepSeek's base URL has no /v1
-  svr.Post("/v1/completions", generate(handle_completion));
-  svr.Post("/completions", generate(handle_completion));
-  svr.Post("/beta/completions", generate(handle_completion));
+  svr.Post("/v1/completions", generate(handle_completion, Dialect::openai, false));
+  svr.Post("/completions", generate(handle_completion, Dialect::openai, false));
+  svr.Post("/beta/completions", generate(handle_completion, Dialect::openai, false));
   svr.Post("/beta/chat/completions", generate(handle_chat));
   svr.Post("/v1/messages", generate(handle_messages, Dialect::anthropic));
   svr.Post("/anthropic/v1/messages", generate(handle_messages, Dialect::anthropic));  // DeepSeek's path
   svr.Post("/api/chat", generate(handle_ollama_chat, Dialect::ollama));
-  svr.Post("/api/generate", generate(handle_ollama_generate, Dialect::ollama));
+  svr.Post("/api/generate", generate(handle_ollama_generate, Dialect::ollama));  // raw: true ignores think
   auto ollama_list = [this, authenticate](bool running) {
     return [this, authenticate, running](const httplib::Request& req, httplib::Response& res) {
       try {
         authenticate(req);
-        std::vector<const ServedModel*> ms;
-        for (auto& m : models_) ms.push_back(m.get());
-        res.set_content(dump(ollama_tags(ms, running)), "application/json");
+        res.set_content(dump(ollama_tags(shelf_.status(), running)), "application/json");
       } catch (const ApiError& e) {
         send_error(res, e, Dialect::ollama);
       }
@@ -203,14 +270,15 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   };
   svr.Get("/api/tags", ollama_list(false));
   svr.Get("/api/ps", ollama_list(true));
-  svr.Post("/api/show", [find_model, authenticate](const httplib::Request& req, httplib::Response& res) {
+  // /api/show needs the model's template and metadata: it loads the model if it is not.
+  svr.Post("/api/show", [this, model_of, authenticate](const httplib::Request& req, httplib::Response& res) {
     try {
       authenticate(req);
-      const json body = json::parse(req.body, nullptr, false);
-      if (!body.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
-      json b = body;
+      json b = json::parse(req.body, nullptr, false);
+      if (!b.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
       if (!b.contains("model") && b.contains("name")) b["model"] = b["name"];  // older clients send "name"
-      res.set_content(dump(ollama_show(find_model(b))), "application/json");
+      auto lease = shelf_.acquire(model_of(b));
+      res.set_content(dump(ollama_show(lease->model())), "application/json");
     } catch (const ApiError& e) {
       send_error(res, e, Dialect::ollama);
     }
@@ -220,17 +288,38 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
     res.set_content(R"({"version": "0.12.0"})", "application/json");
   });
 
+  // Every model and alias of the shelf with its state (llama-server's router lists the same).
   auto list_models = [this, authenticate](const httplib::Request& req, httplib::Response& res) {
     try {
       authenticate(req);
       json data = json::array();
-      for (auto& m : models_) {
-        data.push_back({{"id", m->name},
-                        {"object", "model"},
-                        {"created", m->created},
-                        {"owned_by", "frugal"},
-                        {"context_length", m->engine->options().n_ctx}});
-      }
+      const std::vector<ModelStatus> st = shelf_.status();
+      const std::vector<ModelSpec> specs = shelf_.specs();
+      auto entry = [&](const std::string& id, const ModelStatus& m, const ModelSpec& spec) {
+        json j = {{"id", id}, {"object", "model"}, {"created", m.model ? m.model->created : 0}, {"owned_by", "frugal"}};
+        j["state"] = model_state_name(m.state);
+        if (m.state == ModelState::loading) j["progress"] = m.progress;
+        if (!m.error.empty()) j["error"] = m.error;
+        if (m.model) j["context_length"] = m.model->engine->options().n_ctx;
+        if (m.bytes > 0) j["memory_bytes"] = m.bytes;
+        if (spec.pin) j["pinned"] = true;
+        if (m.state == ModelState::loaded) {
+          const auto now = Clock::now();
+          j["requests_in_flight"] = m.in_flight;
+          j["idle_seconds"] = m.in_flight > 0 ? 0.0 : std::chrono::duration<double>(now - m.last_used).count();
+          if (m.expires) j["expires_in_seconds"] = std::max(0.0, std::chrono::duration<double>(*m.expires - now).count());
+        }
+        return j;
+      };
+      for (size_t i = 0; i < st.size(); ++i) data.push_back(entry(st[i].name, st[i], specs[i]));
+      for (const AliasSpec& a : shelf_.aliases())
+        for (size_t i = 0; i < st.size(); ++i)
+          if (st[i].name == a.target) {
+            json j = entry(a.name, st[i], specs[i]);
+            j["alias_of"] = a.target;
+            if (a.thinking) j["thinking"] = *a.thinking;
+            data.push_back(std::move(j));
+          }
       res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
     } catch (const ApiError& e) {
       send_error(res, e);
@@ -238,6 +327,27 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   };
   svr.Get("/v1/models", list_models);
   svr.Get("/models", list_models);
+  // Load or unload by hand (`frugal load` / `frugal unload`; llama-server's router has the same
+  // two routes): {"model": NAME}. A load answers once the model is loaded.
+  auto load_route = [this, model_of, authenticate](bool load) {
+    return [this, model_of, authenticate, load](const httplib::Request& req, httplib::Response& res) {
+      try {
+        authenticate(req);
+        const json b = json::parse(req.body, nullptr, false);
+        if (!b.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
+        if (!field(b, "model")) throw ApiError(400, "'model' is required", "model", "missing_field");
+        const ModelShelf::Resolved rv = model_of(b);
+        bool was = true;
+        if (load) shelf_.acquire(rv);
+        else was = shelf_.unload(rv.index);
+        res.set_content(dump({{"model", rv.name}, {"state", load ? "loaded" : was ? "unloading" : "available"}}), "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      }
+    };
+  };
+  svr.Post("/models/load", load_route(true));
+  svr.Post("/models/unload", load_route(false));
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(web_page(), "text/html; charset=utf-8"); });
   svr.Get("/health", [S](const httplib::Request&, httplib::Response& res) {
     if (S->stopping) {
@@ -250,9 +360,40 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const S
   svr.Get("/metrics", [this, S](const httplib::Request&, httplib::Response& res) {
     std::string out;
     S->metrics.render(out);
+    const std::vector<ModelStatus> st = shelf_.status();
+    auto label = [](const std::string& name) {  // a label value, escaped as the format says
+      std::string v;
+      for (char c : name) v += c == '"' ? std::string("\\\"") : c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
+      return "{model=\"" + v + "\"}";
+    };
+    auto head = [&](const char* name, const char* help, const char* type) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    auto per_model = [&](const char* name, const char* help, const char* type, auto value_of) {
+      head(name, help, type);
+      for (const ModelStatus& m : st) {
+        const double v = double(value_of(m));
+        out += name + label(m.name) + " " + (v == std::floor(v) ? std::to_string(int64_t(v)) : strfmt("%.4f", v)) + "\n";
+      }
+    };
+    per_model("frugal_model_loaded", "1 when the model is loaded.", "gauge", [](const ModelStatus& m) { return m.state == ModelState::loaded; });
+    per_model("frugal_model_loading", "1 while the model loads.", "gauge", [](const ModelStatus& m) { return m.state == ModelState::loading; });
+    per_model("frugal_model_load_progress", "Fraction of the load done.", "gauge", [](const ModelStatus& m) { return m.progress; });
+    per_model("frugal_model_failed", "1 when the last load failed.", "gauge", [](const ModelStatus& m) { return m.state == ModelState::failed; });
+    per_model("frugal_model_memory_bytes", "Memory the model takes (estimate: weights, KV, prefix cache).", "gauge",
+              [](const ModelStatus& m) { return m.bytes; });
+    per_model("frugal_model_loads_total", "Loads completed.", "counter", [](const ModelStatus& m) { return m.loads; });
+    per_model("frugal_model_unloads_total", "Unloads (idle, keep_alive 0, by hand or evicted).", "counter", [](const ModelStatus& m) { return m.unloads; });
+    per_model("frugal_model_evictions_total", "Unloads to make room for another model.", "counter", [](const ModelStatus& m) { return m.evictions; });
+    per_model("frugal_model_load_failures_total", "Loads that failed.", "counter", [](const ModelStatus& m) { return m.failures; });
+    head("frugal_memory_budget_bytes", "--max-memory (0: no limit).", "gauge");
+    out += "frugal_memory_budget_bytes " + std::to_string(shelf_.options().max_memory) + "\n";
+    head("frugal_memory_used_bytes", "Estimated memory of the loaded and loading models.", "gauge");
+    out += "frugal_memory_used_bytes " + std::to_string(shelf_.used_bytes()) + "\n";
     auto gauge = [&](const char* name, const char* help, auto value_of) {
-      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
-      for (auto& m : models_) out += std::string(name) + "{model=\"" + m->name + "\"} " + std::to_string(value_of(m->engine->stats())) + "\n";
+      head(name, help, "gauge");
+      for (const ModelStatus& m : st)
+        if (m.model) out += name + label(m.name) + " " + std::to_string(value_of(m.model->engine->stats())) + "\n";
     };
     gauge("frugal_requests_running", "Sequences holding a KV slot.", [](const EngineStats& s) { return s.active; });
     gauge("frugal_queue_depth", "Requests waiting for a slot.", [](const EngineStats& s) { return s.queued; });
@@ -326,7 +467,7 @@ void HttpServer::shutdown() {
   const auto deadline = std::chrono::steady_clock::now() + impl_->o.shutdown_grace;
   // Engines first: in-flight streams end (finished, or cut at the deadline) so that their
   // handler threads return; then the listener and the connection threads.
-  for (auto& m : models_) m->engine->shutdown(deadline);
+  shelf_.shutdown(deadline);
   impl_->svr.stop();
 }
 

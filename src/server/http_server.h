@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/api_common.h"
+#include "server/model_shelf.h"
 #include "runtime/metrics.h"
 
 namespace httplib {
@@ -37,7 +38,8 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(std::vector<std::unique_ptr<ServedModel>> models, const ServerOptions& o, Metrics& metrics);
+  // The shelf outlives the server.
+  HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metrics);
   ~HttpServer();
   // Binds; throws Error when the address is taken. Returns the port (useful with port 0).
   int bind();
@@ -47,13 +49,12 @@ class HttpServer {
   // Stops accepting, lets requests finish within the grace period (the rest end with
   // insufficient_system_resource), writes the prefix caches to disk. Any thread.
   void shutdown();
-  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
 
   struct Impl;
 
  private:
   std::unique_ptr<Impl> impl_;
-  std::vector<std::unique_ptr<ServedModel>> models_;
+  ModelShelf& shelf_;
 };
 
 // Constant-time comparison (an API key check must not leak how much of the key matched).

@@ -326,7 +326,7 @@ if (phase === 'main') {
     await expectStatus(client.chat.completions.create({ model: M, messages: hi, temperature: 5 }), 422, 'temperature');
     await expectStatus(client.chat.completions.create({ model: M, messages: hi, top_logprobs: 50, logprobs: true }), 422, 'top_logprobs');
     await expectStatus(client.chat.completions.create({ model: M, messages: 'hi' }), 400, 'messages');
-    await expectStatus(client.chat.completions.create({ model: 'nope', messages: hi }), 400, 'model');
+    await expectStatus(client.chat.completions.create({ model: 'nope', messages: hi }), 404, 'model');
     await expectStatus(client.chat.completions.create({ model: M, messages: hi, n: 64 }), 422, 'n');
     // A message field of the wrong type is the client's error, named by its path (a role that
     // is a number once drew a 500 from a JSON library exception).
@@ -345,7 +345,7 @@ if (phase === 'main') {
     eq((await raw('/v1/nothing', {})).status, 404, 'unknown endpoint');
   });
 
-  await check('random requests: only 200 / 400 / 422 / 503, never a 500 or a dropped connection', async () => {
+  await check('random requests: only 200 / 400 / 404 / 422 / 503, never a 500 or a dropped connection', async () => {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     const pick = (a) => a[Math.floor(rnd() * a.length)];
@@ -368,7 +368,7 @@ if (phase === 'main') {
       if (path === '/v1/completions' && body.prompt === undefined) body.prompt = 'Hello';
       const r = await raw(path, body);
       seen[r.status] = (seen[r.status] || 0) + 1;
-      assert([200, 400, 422, 503].includes(r.status), `${r.status} for ${path} ${JSON.stringify(body)}: ${r.text.slice(0, 300)}`);
+      assert([200, 400, 404, 422, 503].includes(r.status), `${r.status} for ${path} ${JSON.stringify(body)}: ${r.text.slice(0, 300)}`);
       if (r.status !== 200) assert(JSON.parse(r.text).error.message, 'error body');
     }
     assert(seen[200] && (seen[400] || seen[422]), JSON.stringify(seen));

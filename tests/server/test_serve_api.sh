@@ -224,6 +224,6 @@ fi
 # Bad command lines are errors, not crashes.
 expect_error "serve: no -m and no default model" "FRUGAL_DEFAULT_MODEL=.*no such file" env FRUGAL_DEFAULT_MODEL="$W/none.gguf" "$FRUGAL" serve
 expect_error "serve: missing model file" "no-such.gguf" "$FRUGAL" serve -m "$W/no-such.gguf"
-expect_error "serve: duplicate names" "two models are named" "$FRUGAL" serve -m "$M" -m "$M" --no-disk-cache
+expect_error "serve: duplicate names" "two models or aliases are named" "$FRUGAL" serve -m "$M" -m "$M" --no-disk-cache
 [ $FAIL -eq 0 ] || { echo "--- server log"; tail -40 "$W/serve.err"; }
 finish

@@ -1,0 +1,206 @@
+#include "server/model_registry.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+
+#include <toml++/toml.h>
+
+#include "core/error.h"
+#include "model/hf_folder.h"
+
+namespace frugal::server {
+
+namespace fs = std::filesystem;
+
+std::string model_stem(const std::string& path) {
+  fs::path p(path);
+  while (!p.has_filename() && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();  // "dir/"
+  return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
+}
+
+std::optional<int64_t> parse_byte_size(const std::string& text) {
+  std::string s;
+  for (char c : text)
+    if (c != ' ' && c != '_') s += char(std::tolower(uint8_t(c)));
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(uint8_t(s[i])) || s[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double v = 0;
+  try {
+    v = std::stod(s.substr(0, i));
+  } catch (...) {
+    return std::nullopt;
+  }
+  const std::string unit = s.substr(i);
+  double scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "k" || unit == "kb") scale = 1e3;
+  else if (unit == "kib") scale = 1024.0;
+  else if (unit == "m" || unit == "mb") scale = 1e6;
+  else if (unit == "mib") scale = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gb") scale = 1e9;
+  else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "t" || unit == "tb") scale = 1e12;
+  else if (unit == "tib") scale = 1024.0 * 1024 * 1024 * 1024;
+  else return std::nullopt;
+  const double b = v * scale;
+  if (!std::isfinite(b) || b > 9e18) return std::nullopt;
+  return int64_t(b);
+}
+
+std::vector<AliasSpec> deepseek_aliases(const std::string& model) {
+  return {{"deepseek-reasoner", model, true}, {"deepseek-chat", model, false}};
+}
+
+std::vector<ModelSpec> scan_models_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail("--models-dir %s: not a folder", dir.c_str());
+  std::vector<ModelSpec> out;
+  for (const auto& de : fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec)) {
+    const std::string p = de.path().string();
+    const std::string file = de.path().filename().string();
+    if (file.empty() || file[0] == '.') continue;
+    if (de.is_regular_file(ec) && de.path().extension() == ".gguf") {
+      ModelSpec s;
+      s.name = model_stem(p);
+      s.path = p;
+      out.push_back(std::move(s));
+    } else if (de.is_directory(ec) && is_hf_folder(p)) {
+      ModelSpec s;
+      s.name = file;
+      s.path = p;
+      out.push_back(std::move(s));
+    }
+  }
+  if (ec) fail("--models-dir %s: %s", dir.c_str(), ec.message().c_str());
+  std::sort(out.begin(), out.end(), [](const ModelSpec& a, const ModelSpec& b) { return a.name < b.name; });
+  // "x.gguf" beside a folder "x": the second keeps its file name, so both stay reachable.
+  for (size_t i = 1; i < out.size(); ++i)
+    if (out[i].name == out[i - 1].name) out[i].name = fs::path(out[i].path).filename().string();
+  return out;
+}
+
+namespace {
+
+struct Reader {
+  std::string file;
+
+  [[noreturn]] void bad(const toml::node& n, const std::string& key, const std::string& what) const {
+    fail("%s:%u: '%s' %s", file.c_str(), unsigned(n.source().begin.line), key.c_str(), what.c_str());
+  }
+  std::string str(const toml::node& n, const std::string& key) const {
+    if (!n.is_string()) bad(n, key, "must be a string");
+    return *n.value<std::string>();
+  }
+  int64_t integer(const toml::node& n, const std::string& key, int64_t lo, int64_t hi) const {
+    if (!n.is_integer()) bad(n, key, "must be an integer");
+    const int64_t v = *n.value<int64_t>();
+    if (v < lo || v > hi) bad(n, key, strfmt("must be in [%lld, %lld]", (long long)lo, (long long)hi));
+    return v;
+  }
+  bool boolean(const toml::node& n, const std::string& key) const {
+    if (!n.is_boolean()) bad(n, key, "must be true or false");
+    return *n.value<bool>();
+  }
+  KeepAlive keep_alive(const toml::node& n, const std::string& key) const {
+    if (n.is_integer()) {
+      KeepAlive k;
+      const int64_t v = *n.value<int64_t>();
+      k.ms = std::chrono::milliseconds(v < 0 ? -1 : v * 1000);
+      return k;
+    }
+    if (n.is_string())
+      if (auto k = parse_keep_alive_text(*n.value<std::string>())) return *k;
+    bad(n, key, "must be a duration (\"10m\", \"1h\"), seconds, 0 or -1");
+  }
+  int64_t bytes(const toml::node& n, const std::string& key) const {
+    if (n.is_integer()) return integer(n, key, 0, INT64_MAX);
+    if (n.is_string())
+      if (auto b = parse_byte_size(*n.value<std::string>())) return *b;
+    bad(n, key, "must be a size (\"16GiB\", \"512MiB\") or a number of bytes");
+  }
+  std::string path(const toml::node& n, const std::string& key) const {
+    fs::path p = str(n, key);
+    if (p.is_relative()) p = fs::path(file).parent_path() / p;
+    return p.lexically_normal().string();
+  }
+};
+
+ModelSpec read_model(const Reader& r, const std::string& name, const toml::table& t) {
+  ModelSpec s;
+  s.name = name;
+  for (auto&& [k, v] : t) {
+    const std::string key = "models." + name + "." + std::string(k.str());
+    const std::string_view kk = k.str();
+    if (kk == "path") s.path = r.path(v, key);
+    else if (kk == "chat_template") s.chat_template = r.path(v, key);
+    else if (kk == "aliases") {
+      const toml::array* a = v.as_array();
+      if (!a) r.bad(v, key, "must be an array of names");
+      for (auto& x : *a) s.aliases.push_back(r.str(x, key));
+    } else if (kk == "ctx") s.ctx = r.integer(v, key, 2, int64_t(1) << 24);
+    else if (kk == "max_seqs") s.max_seqs = r.integer(v, key, 1, 256);
+    else if (kk == "keep_alive") s.keep_alive = r.keep_alive(v, key);
+    else if (kk == "pin") s.pin = r.boolean(v, key);
+    else if (kk == "preload") s.preload = r.boolean(v, key);
+    else if (kk == "thinking") s.thinking = r.boolean(v, key);
+    else if (kk == "sampling") {
+      const toml::table* st = v.as_table();
+      if (!st) r.bad(v, key, "must be a table");
+      for (auto&& [sk, sv] : *st) {
+        const std::string skey = key + "." + std::string(sk.str());
+        static const char* known[] = {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "frequency_penalty",
+                                      "repetition_penalty", "max_tokens", "seed"};
+        if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return sk.str() == x; }) == std::end(known))
+          r.bad(sv, skey, "is not a sampling setting (temperature, top_p, top_k, min_p, presence_penalty, frequency_penalty, "
+                          "repetition_penalty, max_tokens, seed)");
+        if (sv.is_integer()) s.sampling[std::string(sk.str())] = *sv.value<int64_t>();
+        else if (sv.is_floating_point()) s.sampling[std::string(sk.str())] = *sv.value<double>();
+        else r.bad(sv, skey, "must be a number");
+      }
+    } else {
+      r.bad(v, key, "is not a model setting (path, aliases, ctx, max_seqs, keep_alive, pin, preload, thinking, chat_template, sampling)");
+    }
+  }
+  if (s.path.empty()) fail("%s: model '%s' has no path", r.file.c_str(), name.c_str());
+  return s;
+}
+
+}  // namespace
+
+RegistryConfig load_registry_config(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    fail("%s:%u: %s", path.c_str(), unsigned(e.source().begin.line), std::string(e.description()).c_str());
+  }
+  Reader r{path};
+  RegistryConfig c;
+  std::string ds_model;
+  for (auto&& [k, v] : root) {
+    const std::string key(k.str());
+    if (key == "models_dir") c.models_dir = r.path(v, key);
+    else if (key == "max_memory") c.max_memory = r.bytes(v, key);
+    else if (key == "max_loaded") c.max_loaded = r.integer(v, key, 0, 1 << 20);
+    else if (key == "keep_alive") c.keep_alive = r.keep_alive(v, key);
+    else if (key == "deepseek_aliases") ds_model = r.str(v, key);
+    else if (key == "models") {
+      const toml::table* t = v.as_table();
+      if (!t) r.bad(v, key, "must be a table of models ([models.NAME])");
+      for (auto&& [name, mv] : *t) {
+        const toml::table* mt = mv.as_table();
+        if (!mt) r.bad(mv, "models." + std::string(name.str()), "must be a table ([models.NAME] with a path)");
+        c.models.push_back(read_model(r, std::string(name.str()), *mt));
+      }
+    } else {
+      r.bad(v, key, "is not a setting (models_dir, max_memory, max_loaded, keep_alive, deepseek_aliases, models)");
+    }
+  }
+  if (!ds_model.empty()) c.aliases = deepseek_aliases(ds_model);
+  return c;
+}
+
+}  // namespace frugal::server
