@@ -32,6 +32,7 @@ const char* web_page() {
   .tool { font-family: ui-monospace, monospace; font-size: .85rem; background: #f2f2f7; padding: .4rem; border-radius: .3rem; }
   .usage { color: var(--dim); font-size: .8rem; margin-top: .3rem; }
   .error { color: #b00020; }
+  .status { color: var(--dim); font-style: italic; }
   form { display: flex; gap: .5rem; padding: .75rem 1rem; border-top: 1px solid var(--line); max-width: 54rem; width: 100%;
          margin: 0 auto; }
   textarea { flex: 1; resize: vertical; min-height: 2.6rem; padding: .5rem; }
@@ -70,15 +71,35 @@ function headers() {
   if ($("key").value) h.Authorization = "Bearer " + $("key").value;
   return h;
 }
+// The picker shows each model's state on the shelf ("loading 40%", "failed: why"); it is
+// refreshed every few seconds, in place, so an open list keeps its selection.
+let states = {};
+function label(m) {
+  if (!m.state || m.state === "loaded") return m.id;
+  if (m.state === "loading") return `${m.id} (loading ${Math.round(100 * (m.progress || 0))}%)`;
+  return `${m.id} (${m.state})`;
+}
 async function loadModels() {
   try {
     const r = await fetch("/v1/models", { headers: headers() });
     const j = await r.json();
     if (!r.ok) throw new Error(j.error ? j.error.message : r.status);
-    $("model").innerHTML = "";
-    for (const m of j.data) $("model").add(new Option(m.id, m.id));
+    const sel = $("model"), ids = j.data.map((m) => m.id);
+    if ([...sel.options].map((o) => o.value).join("\n") !== ids.join("\n")) {
+      const keep = sel.value;
+      sel.innerHTML = "";
+      for (const m of j.data) sel.add(new Option(label(m), m.id));
+      if (ids.includes(keep)) sel.value = keep;
+    }
+    states = {};
+    j.data.forEach((m, i) => {
+      states[m.id] = m.state || "loaded";
+      sel.options[i].textContent = label(m);
+      sel.options[i].title = m.error || "";
+    });
   } catch (e) { addError("models: " + e.message); }
 }
+setInterval(() => { if (!document.hidden) loadModels(); }, 4000);
 function el(cls, parent, tag = "div") {
   const d = document.createElement(tag);
   d.className = cls;
@@ -101,6 +122,9 @@ async function send(text) {
   const content = el("content", box);
   const tools = el("tools", box);
   const usage = el("usage", box);
+  // A model not loaded yet answers after its load: say so instead of looking stuck.
+  const status = el("status", box);
+  if (states[$("model").value] !== "loaded") status.textContent = `loading ${$("model").value}…`;
   const body = { model: $("model").value, messages: history, stream: true, stream_options: { include_usage: true },
                  temperature: Number($("temperature").value), max_tokens: Number($("max_tokens").value) };
   if ($("thinking").value) body.thinking = { type: $("thinking").value };
@@ -123,8 +147,10 @@ async function send(text) {
       while ((i = buf.indexOf("\n\n")) >= 0) {
         const ev = buf.slice(0, i);
         buf = buf.slice(i + 2);
+        if (ev.startsWith(": loading")) { status.textContent = ev.slice(2); continue; }
         if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
         const j = JSON.parse(ev.slice(6));
+        if (j.error) throw new Error(j.error.message);
         if (j.usage) {
           const u = j.usage, secs = (performance.now() - (first || t0)) / 1000;
           usage.textContent = `${u.prompt_tokens} prompt tokens (${u.prompt_cache_hit_tokens} cached), ` +
@@ -134,7 +160,7 @@ async function send(text) {
         }
         for (const c of j.choices || []) {
           const d = c.delta || {};
-          if (!first && (d.content || d.reasoning_content)) first = performance.now();
+          if (!first && (d.content || d.reasoning_content)) { first = performance.now(); status.textContent = ""; }
           if (d.reasoning_content) { det.hidden = false; thought += d.reasoning_content; reasoning.textContent = thought; }
           if (d.content) { answer += d.content; content.textContent = answer; }
           for (const tc of d.tool_calls || []) {
@@ -152,8 +178,10 @@ async function send(text) {
     if (thought) det.open = false;
   } catch (e) {
     if (e.name === "AbortError") { usage.textContent = "stopped"; history.push({ role: "assistant", content: answer.trim() }); }
-    else { history.pop(); el("error", box).textContent = e.message; }
+    else { history.pop(); status.textContent = ""; el("error", box).textContent = e.message; }
   } finally {
+    if (first) status.textContent = "";
+    loadModels();
     box.dataset.state = "done";
     controller = null;
     $("send").hidden = false; $("stop").hidden = true;

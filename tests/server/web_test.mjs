@@ -111,6 +111,31 @@ await check('model output and user text containing HTML render as text, never as
   }
 });
 
+// The model shelf as the page shows it: states in the picker, and a first message to a model
+// that is still loading says so (the server's ": loading" comments) instead of looking stuck.
+await check('the picker shows model states; a message to a loading model says it is loading', async () => {
+  await page.click('#reset');
+  const list = { object: 'list', data: [{ id: model, state: 'loaded' }, { id: 'big-model', state: 'loading', progress: 0.4 },
+                                        { id: 'bad', state: 'failed', error: 'truncated file' }] };
+  await page.route('**/v1/models', (route) => route.fulfill({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(list) }));
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' },
+                                                                       body: ': loading model big-model: 40%\n\n' }));
+  try {
+    await page.evaluate(() => loadModels());
+    const opts = await page.$$eval('#model option', (o) => o.map((x) => [x.value, x.textContent, x.title]));
+    assert(JSON.stringify(opts) === JSON.stringify([[model, model, ''], ['big-model', 'big-model (loading 40%)', ''], ['bad', 'bad (failed)', 'truncated file']]),
+           JSON.stringify(opts));
+    await page.selectOption('#model', 'big-model');
+    const a = await ask('Hello');
+    const st = await a.locator('.status').textContent();
+    assert(st === 'loading model big-model: 40%', st);
+  } finally {
+    await page.unroute('**/v1/models');
+    await page.unroute('**/v1/chat/completions');
+    await page.evaluate(() => loadModels());
+  }
+});
+
 await check('no JavaScript errors', async () => assert(errors.length === 0, errors.join('\n')));
 await browser.close();
 process.exit(failures ? 1 : 0);
