@@ -34,6 +34,8 @@ Reply handle_completion(ServedModel& m, const json& body);
 Reply handle_messages(ServedModel& m, const json& body);
 // An error in Anthropic's shape: {"type": "error", "error": {"type", "message"}}.
 json anthropic_error_body(const ApiError& e);
+// /v1/responses: OpenAI's Responses API (api_responses.cpp).
+Reply handle_responses(ServedModel& m, const json& body);
 // Ollama's /api/chat and /api/generate (api_ollama.cpp); an empty request answers "load".
 Reply handle_ollama_chat(ServedModel& m, const json& body);
 Reply handle_ollama_generate(ServedModel& m, const json& body);

@@ -254,6 +254,8 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
   svr.Post("/completions", generate(handle_completion, Dialect::openai, false));
   svr.Post("/beta/completions", generate(handle_completion, Dialect::openai, false));
   svr.Post("/beta/chat/completions", generate(handle_chat));
+  svr.Post("/v1/responses", generate(handle_responses));
+  svr.Post("/responses", generate(handle_responses));
   svr.Post("/v1/messages", generate(handle_messages, Dialect::anthropic));
   svr.Post("/anthropic/v1/messages", generate(handle_messages, Dialect::anthropic));  // DeepSeek's path
   svr.Post("/api/chat", generate(handle_ollama_chat, Dialect::ollama));

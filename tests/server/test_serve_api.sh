@@ -1,6 +1,6 @@
 # frugal serve end to end: a real server on 127.0.0.1 driven by the official openai npm client
-# (tests/server/api_test.mjs), Anthropic's Messages API by @anthropic-ai/sdk
-# (anthropic_test.mjs) and Ollama's API by the ollama client (ollama_test.mjs): chat (plain, streaming, reasoning, tools, json_schema, n, seed,
+# (tests/server/api_test.mjs; its Responses API: responses_test.mjs), Anthropic's Messages API
+# by @anthropic-ai/sdk (anthropic_test.mjs) and Ollama's API by the ollama client (ollama_test.mjs): chat (plain, streaming, reasoning, tools, json_schema, n, seed,
 # logprobs, prefix completion), completions (stop, FIM), caches (memory, then disk after a
 # restart), keys, limits, errors, disconnects, /metrics, and graceful shutdown on SIGTERM.
 FRUGAL=$1; SRC=$2; BUILD=$3
@@ -86,6 +86,10 @@ node "$SRC/tests/server/ollama_test.mjs" "$URL" "$KEY" "$W/fx.json" >"$W/node.ou
 rc=$?
 cat "$W/node.out"
 check "ollama client checks" test $rc -eq 0
+node "$SRC/tests/server/responses_test.mjs" "$URL" "$KEY" "$W/fx.json" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "openai responses checks" test $rc -eq 0
 stop
 
 # Finished prompts reach the disk while the server is idle: after a kill -9 (no flush), a new
