@@ -236,6 +236,9 @@ int cmd_serve(int argc, char** argv) {
       m->mt.reset();
       m->tmpl.reset();
     }
+    // Embedding pooling: the config's, else the file's (llama.cpp's key: 1 mean, 3 last).
+    const auto pt = m->model->file().get_int(m->model->config().arch + ".pooling_type");
+    m->pooling = spec.pooling == "last" || (spec.pooling.empty() && pt == 3) ? Pooling::last : Pooling::mean;
     m->random_weights = m->model->file().get_bool("frugal.random_weights").value_or(false);
     if (m->random_weights) std::fprintf(stderr, "note: %s has random weights: its answers are noise, not language.\n", spec.path.c_str());
     m->bytes = int64_t(m->model->file().mapped_bytes()) + Engine::memory_bytes(*m->model, engine_options(spec, *m->model));

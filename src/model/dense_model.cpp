@@ -246,4 +246,9 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
   output_logits(batch, x, E, output_norm_, cfg_.rms_eps, output_, out_rows_, logits, pool);
 }
 
+void DenseModel::final_hidden(int64_t row, float* out) const {
+  const int64_t E = cfg_.n_embd;
+  kernels::rms_norm(x_.data() + row * E, output_norm_.data(), out, 1, E, cfg_.rms_eps);
+}
+
 }  // namespace frugal

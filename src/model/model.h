@@ -47,6 +47,9 @@ class Model {
   // Hidden states [batch.size(), n_embd] left by the last forward() (after the final norm, as
   // DeepSeek's MTP expects), for the draft head; nullptr for models without one.
   virtual const float* last_hidden() const { return nullptr; }
+  // The final hidden state of row `row` of the last forward(), after the final norm (what the
+  // output head reads), into out[n_embd]: embeddings pool these over a prompt's rows.
+  virtual void final_hidden(int64_t row, float* out) const = 0;
   // Architecture-specific lines for `frugal inspect` (attention / expert layout).
   virtual std::vector<std::string> describe() const { return {}; }
   // Weight bytes one draft step reads.

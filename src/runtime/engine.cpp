@@ -55,6 +55,13 @@ void GenStream::start(int64_t prompt_tokens, int64_t cached_tokens) {
   cv_.notify_all();
 }
 
+void GenStream::set_embedding(std::vector<float> e) {
+  std::lock_guard<std::mutex> l(mu_);
+  pending_.embedding = std::move(e);
+  news_ = true;
+  cv_.notify_all();
+}
+
 void GenStream::end(Finish f) {
   std::lock_guard<std::mutex> l(mu_);
   pending_.done = true;
@@ -80,6 +87,7 @@ struct Engine::Seq {
   bool constrained;             // the constraint applies now
   std::string tail;             // recent output, to spot constraint_after
   Clock::time_point arrival = Clock::now(), last_token;
+  std::vector<double> pooled;   // embedding requests: the sum (mean) or the last row (last)
   bool prefilling() const { return n_prompt_done < int64_t(req.prompt.size()); }
 };
 
@@ -244,7 +252,7 @@ void Engine::admit() {
     s->slot = &slot - slots_.data();
     const auto& p = s->req.prompt;
     // At least the last prompt token is computed: its logits give the first new token.
-    const auto hit = prefix_.restore(p, int64_t(p.size()) - 1, *cache_, s->slot);
+    const auto hit = prefix_.restore(p, s->req.embed != Pooling::none ? 0 : int64_t(p.size()) - 1, *cache_, s->slot);
     s->tokens.assign(p.begin(), p.begin() + hit.tokens);
     s->n_prompt_done = hit.tokens;
     for (int32_t t : p) s->sampler.accept(t);
@@ -326,6 +334,21 @@ TokenLogprob logprobs_of(const float* logits, int64_t V, int32_t chosen, int32_t
 
 }  // namespace
 
+void Engine::pool_rows(Seq& s, int64_t row0, int64_t n) {
+  const int64_t E = model_.config().n_embd;
+  const int64_t P = int64_t(s.req.prompt.size());
+  std::vector<float> h(static_cast<size_t>(E));
+  s.pooled.resize(size_t(E), 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    const bool last = s.n_prompt_done + j + 1 == P;
+    if (s.req.embed == Pooling::last && !last) continue;
+    model_.final_hidden(row0 + j, h.data());
+    for (int64_t k = 0; k < E; ++k) s.pooled[size_t(k)] += double(h[size_t(k)]);
+  }
+  // Mean pooling divides by P; the L2 normalization that follows makes that a no-op, so the
+  // sum is kept.
+}
+
 void Engine::step() {
   const int64_t V = model_.config().n_vocab;
   Batch b;
@@ -348,7 +371,11 @@ void Engine::step() {
     if (s && s->prefilling()) prefill.push_back(s.get());
   std::sort(prefill.begin(), prefill.end(), [](Seq* a, Seq* c) { return a->arrival < c->arrival; });
   int64_t budget = std::max<int64_t>(o_.n_batch - int64_t(b.size()), 16);
-  std::vector<std::pair<Seq*, int64_t>> chunks;
+  struct Chunk {
+    Seq* s;
+    int64_t n, row0;  // tokens, and the batch row of the first
+  };
+  std::vector<Chunk> chunks;
   for (Seq* s : prefill) {
     if (budget <= 0) break;
     const auto& p = s->req.prompt;
@@ -358,13 +385,14 @@ void Engine::step() {
       slots_[size_t(s->slot)].reset();
       continue;
     }
+    const int64_t row0 = int64_t(b.size());
     for (int64_t j = 0; j < n; ++j) {
       const int64_t i = s->n_prompt_done + j;
-      const bool last = i + 1 == int64_t(p.size());
+      const bool last = i + 1 == int64_t(p.size()) && s->req.embed == Pooling::none;
       b.add(p[size_t(i)], int32_t(i), int32_t(s->slot), last);
       if (last) out_rows.push_back(s);
     }
-    chunks.emplace_back(s, n);
+    chunks.push_back({s, n, row0});
     budget -= n;
   }
   if (b.size() == 0) return;
@@ -372,11 +400,23 @@ void Engine::step() {
   metrics_.batch_tokens.observe(double(b.size()));
   for (auto& s : slots_)
     if (s && !s->prefilling()) s->tokens.push_back(s->cur);  // fed this step
-  for (auto [s, n] : chunks) {
+  for (auto [s, n, row0] : chunks) {
     const auto& p = s->req.prompt;
+    if (s->req.embed != Pooling::none) pool_rows(*s, row0, n);
     s->tokens.insert(s->tokens.end(), p.begin() + s->n_prompt_done, p.begin() + s->n_prompt_done + n);
     s->n_prompt_done += n;
     if (!s->prefilling()) prefix_.store(s->tokens, int64_t(s->tokens.size()), *cache_, s->slot);
+    if (!s->prefilling() && s->req.embed != Pooling::none) {
+      // The whole prompt is in: its embedding is the answer, and nothing is generated.
+      double norm = 0;
+      for (double v : s->pooled) norm += v * v;
+      norm = std::sqrt(norm);
+      std::vector<float> e(s->pooled.size());
+      for (size_t k = 0; k < e.size(); ++k) e[k] = float(norm > 0 ? s->pooled[k] / norm : 0.0);
+      s->stream->set_embedding(std::move(e));
+      finish(*s, Finish::stop);
+      slots_[size_t(s->slot)].reset();
+    }
   }
 
   // The sequences sample independently (~0.1-0.2 ms each with top-k, more with top-k off or

@@ -39,6 +39,11 @@ struct TokenLogprob {
   std::vector<std::pair<int32_t, float>> top;  // most likely first
 };
 
+// An embedding request instead of a generation: the prompt's final hidden states (after the
+// final norm), averaged over its tokens or the last token's, L2-normalized. Nothing is
+// sampled, and the prefix cache is not read (every position's state is needed).
+enum class Pooling { none, mean, last };
+
 struct GenRequest {
   std::vector<int32_t> prompt;
   SamplerParams sampling;
@@ -49,6 +54,7 @@ struct GenRequest {
   // generated (e.g. "</think>" for a model that reasons first); empty: constrained from the start.
   std::string constraint_after;
   bool ignore_eos = false;  // end-of-generation tokens are ordinary output
+  Pooling embed = Pooling::none;
 };
 
 // What a consumer gets from GenStream::wait: tokens since the last call and, at the end, why.
@@ -59,6 +65,7 @@ struct GenChunk {
   bool done = false;
   Finish finish = Finish::none;
   int64_t prompt_tokens = 0, cached_tokens = 0;
+  std::vector<float> embedding;        // of an embedding request, with done
 };
 
 // One request's channel between the scheduler (producer) and an HTTP thread (consumer).
@@ -74,6 +81,7 @@ class GenStream {
   // Scheduler side.
   void push(int32_t tok, TokenLogprob* lp);
   void start(int64_t prompt_tokens, int64_t cached_tokens);
+  void set_embedding(std::vector<float> e);
   void end(Finish f);
 
  private:
@@ -137,6 +145,7 @@ class Engine {
   void admit();
   bool waits_for_shared_prefill(const Seq& q) const;
   void step();
+  void pool_rows(Seq& s, int64_t row0, int64_t n);  // an embedding request's rows of this step
   void finish(Seq& s, Finish f);
   int32_t sample(Seq& s, const float* logits);
   void publish_slots();  // active sequences and KV use, for stats()

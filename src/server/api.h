@@ -34,6 +34,9 @@ Reply handle_completion(ServedModel& m, const json& body);
 Reply handle_messages(ServedModel& m, const json& body);
 // An error in Anthropic's shape: {"type": "error", "error": {"type", "message"}}.
 json anthropic_error_body(const ApiError& e);
+// /v1/embeddings (OpenAI's shape), Ollama's /api/embed and /api/embeddings (api_embeddings.cpp).
+Reply handle_embeddings(ServedModel& m, const json& body);
+Reply handle_ollama_embed(ServedModel& m, const json& body);
 // /v1/responses: OpenAI's Responses API (api_responses.cpp).
 Reply handle_responses(ServedModel& m, const json& body);
 // Ollama's /api/chat and /api/generate (api_ollama.cpp); an empty request answers "load".

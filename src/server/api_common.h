@@ -48,6 +48,7 @@ struct ServedModel {
   // Memory the model may take once started: mapped weights, the KV pool (slots and prefix
   // cache), logits; what the shelf's budget counts.
   int64_t bytes = 0;
+  Pooling pooling = Pooling::mean;  // how /v1/embeddings pools the final hidden states
 };
 
 // The fields /v1/chat/completions and /v1/completions share, validated.

@@ -254,6 +254,10 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
   svr.Post("/completions", generate(handle_completion, Dialect::openai, false));
   svr.Post("/beta/completions", generate(handle_completion, Dialect::openai, false));
   svr.Post("/beta/chat/completions", generate(handle_chat));
+  svr.Post("/v1/embeddings", generate(handle_embeddings, Dialect::openai, false));
+  svr.Post("/embeddings", generate(handle_embeddings, Dialect::openai, false));
+  svr.Post("/api/embed", generate(handle_ollama_embed, Dialect::ollama, false));
+  svr.Post("/api/embeddings", generate(handle_ollama_embed, Dialect::ollama, false));
   svr.Post("/v1/responses", generate(handle_responses));
   svr.Post("/responses", generate(handle_responses));
   svr.Post("/v1/messages", generate(handle_messages, Dialect::anthropic));

@@ -146,6 +146,10 @@ ModelSpec read_model(const Reader& r, const std::string& name, const toml::table
     else if (kk == "pin") s.pin = r.boolean(v, key);
     else if (kk == "preload") s.preload = r.boolean(v, key);
     else if (kk == "thinking") s.thinking = r.boolean(v, key);
+    else if (kk == "pooling") {
+      s.pooling = r.str(v, key);
+      if (s.pooling != "mean" && s.pooling != "last") r.bad(v, key, "must be \"mean\" or \"last\"");
+    }
     else if (kk == "sampling") {
       const toml::table* st = v.as_table();
       if (!st) r.bad(v, key, "must be a table");
@@ -161,7 +165,7 @@ ModelSpec read_model(const Reader& r, const std::string& name, const toml::table
         else r.bad(sv, skey, "must be a number");
       }
     } else {
-      r.bad(v, key, "is not a model setting (path, aliases, ctx, max_seqs, keep_alive, pin, preload, thinking, chat_template, sampling)");
+      r.bad(v, key, "is not a model setting (path, aliases, ctx, max_seqs, keep_alive, pin, preload, thinking, pooling, chat_template, sampling)");
     }
   }
   if (s.path.empty()) fail("%s: model '%s' has no path", r.file.c_str(), name.c_str());

@@ -18,6 +18,7 @@
 //   pin = true                      # never unloaded
 //   preload = true                  # loaded at start-up
 //   thinking = true                 # default for requests that do not say
+//   pooling = "last"                # embeddings: "mean" or "last" [the file's, else mean]
 //   chat_template = "r1.jinja"
 //   [models.r1-1.5b.sampling]       # defaults for requests that do not say
 //   temperature = 0.6

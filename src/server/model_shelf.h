@@ -54,6 +54,7 @@ struct ModelSpec {
   bool preload = false;                 // loaded at start-up
   std::optional<bool> thinking;         // for requests that do not say
   json sampling = json::object();       // default temperature, top_p, ... for requests that do not say
+  std::string pooling;                  // embeddings: "mean" or "last"; "" = the file's, else mean
 };
 
 // Another name for a model, optionally with thinking forced on or off (DeepSeek's

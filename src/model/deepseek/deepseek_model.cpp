@@ -163,6 +163,11 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
   }
 }
 
+void DeepseekModel::final_hidden(int64_t row, float* out) const {
+  const int64_t E = hp_.n_embd;
+  kernels::rms_norm(x_.data() + row * E, output_norm_.data(), out, 1, E, hp_.rms_eps);
+}
+
 std::unique_ptr<KvCache> DeepseekModel::new_mtp_cache(int64_t n_slot, int64_t n_ctx) const {
   if (!mtp_) return nullptr;
   return std::make_unique<KvCache>(1, n_slot, n_ctx, hp_.kv_lora_rank + hp_.rope, 0);

@@ -37,6 +37,7 @@ class DeepseekModel : public Model {
 
   std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks = 0) const override;
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
+  void final_hidden(int64_t row, float* out) const override;
   int64_t weight_bytes_per_token() const override;
 
   bool has_mtp() const override { return mtp_.has_value(); }
