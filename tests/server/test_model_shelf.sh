@@ -49,6 +49,12 @@ client() {
 
 serve --models-dir "$D" --config "$W/models.toml" --max-loaded 1
 client count
+# Application SDKs as apps use them: the AI SDK's DeepSeek provider (deepseek-reasoner /
+# deepseek-chat) and LangChain's ChatOpenAI.
+node "$SRC/tests/server/sdk_test.mjs" "$URL" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "AI SDK (@ai-sdk/deepseek) and LangChain (@langchain/openai) checks" test $rc -eq 0
 # The shelf from the command line: frugal load / ps / unload against this server.
 "$FRUGAL" load tiny-llama --url "$URL/v1" >"$W/cli.out" 2>&1
 check "frugal load" grep -qE "^tiny-llama: loaded \([0-9.]+ s\)$" "$W/cli.out"
