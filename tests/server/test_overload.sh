@@ -1,0 +1,24 @@
+# Overload (tests/server/overload_test.mjs): 256 concurrent clients against --max-seqs 4
+# --max-queue 32 on the default test model; the surplus gets 429 + Retry-After, never a 500 or
+# a reset, and the server is idle and healthy afterwards.
+FRUGAL=$1; SRC=$2; BUILD=$3
+source "$SRC/tests/cli/lib.sh"
+"$FRUGAL" serve -m "$BUILD/default-model.gguf" --port 0 --max-seqs 4 --max-queue 32 -c 512 --no-disk-cache -t 2 --quiet \
+  >"$W/serve.out" 2>"$W/serve.err" &
+PID=$!
+URL=""
+for _ in $(seq 1 300); do
+  URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
+  [ -n "$URL" ] && break
+  kill -0 $PID 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
+node "$SRC/tests/server/overload_test.mjs" "$URL" >"$W/node.out" 2>&1
+rc=$?
+cat "$W/node.out"
+check "overload checks" test $rc -eq 0
+kill -TERM $PID; wait $PID; rc=$?
+check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
+check "no internal error logged" bash -c "! grep -qi 'internal error' '$W/serve.err'"
+finish
