@@ -19,6 +19,7 @@ CXX=${FUZZ_CXX:-clang++}
 # Per target: SOURCES (library .cpp files), make_seeds (fills a directory), MAX_LEN, DICT, and
 # LIBS (extra link flags, may stay empty).
 LIBS=()
+FLAGS=()
 case $TARGET in
   gguf)
     SOURCES=("$ROOT"/src/formats/gguf*.cpp "$ROOT"/src/core/*.cpp)
@@ -47,8 +48,31 @@ case $TARGET in
       for f in "$ROOT"/tests/data/templates/*.jinja; do head -c "$MAX_LEN" "$f" >"$1/$(basename "$f")"; done
     }
     ;;
+  output_parser)
+    SOURCES=("$ROOT"/src/chat/output_parser.cpp "$ROOT"/src/chat/tool_call_syntax.cpp "$ROOT"/src/core/*.cpp)
+    MAX_LEN=4096
+    DICT=$ROOT/tests/fuzz/output_parser.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" output_parser "$1"; }
+    ;;
+  json_schema)
+    SOURCES=("$ROOT"/src/runtime/json_constraint.cpp "$ROOT"/src/core/*.cpp)
+    MAX_LEN=4096
+    DICT=$ROOT/tests/fuzz/json_schema.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" json_schema "$1"; }
+    ;;
+  models_toml)
+    # toml++ header-only here, so that the fuzzer instruments the TOML parser too; with NDEBUG,
+    # as Debian builds the library frugal links (its internal asserts off; its "unreachable"
+    # points still trap under UBSan). parse_registry_config screens out what reaches them.
+    FLAGS=(-DNDEBUG)
+    SOURCES=("$ROOT"/src/server/model_registry.cpp "$ROOT"/src/server/keep_alive.cpp "$ROOT"/src/formats/json_file.cpp
+             "$ROOT"/src/core/*.cpp)
+    MAX_LEN=4096
+    DICT=$ROOT/tests/fuzz/models_toml.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" models_toml "$1"; }
+    ;;
   *)
-    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja)" >&2
+    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja, output_parser, json_schema, models_toml)" >&2
     exit 2
     ;;
 esac
@@ -68,7 +92,7 @@ else
 fi
 if ((stale)); then
   echo "fuzz.sh: building $BIN"
-  "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined "${FLAGS[@]}" \
     -I"$ROOT/src" "$MAIN" "${SOURCES[@]}" -pthread "${LIBS[@]}" -o "$BIN.new"
   mv "$BIN.new" "$BIN"
 fi

@@ -4,21 +4,16 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <string_view>
 
 #include <toml++/toml.h>
 
 #include "core/error.h"
-#include "model/hf_folder.h"
+#include "formats/json_file.h"
 
 namespace frugal::server {
 
 namespace fs = std::filesystem;
-
-std::string model_stem(const std::string& path) {
-  fs::path p(path);
-  while (!p.has_filename() && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();  // "dir/"
-  return p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
-}
 
 std::optional<int64_t> parse_byte_size(const std::string& text) {
   std::string s;
@@ -52,34 +47,6 @@ std::optional<int64_t> parse_byte_size(const std::string& text) {
 
 std::vector<AliasSpec> deepseek_aliases(const std::string& model) {
   return {{"deepseek-reasoner", model, true}, {"deepseek-chat", model, false}};
-}
-
-std::vector<ModelSpec> scan_models_dir(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) fail("--models-dir %s: not a folder", dir.c_str());
-  std::vector<ModelSpec> out;
-  for (const auto& de : fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec)) {
-    const std::string p = de.path().string();
-    const std::string file = de.path().filename().string();
-    if (file.empty() || file[0] == '.') continue;
-    if (de.is_regular_file(ec) && de.path().extension() == ".gguf") {
-      ModelSpec s;
-      s.name = model_stem(p);
-      s.path = p;
-      out.push_back(std::move(s));
-    } else if (de.is_directory(ec) && is_hf_folder(p)) {
-      ModelSpec s;
-      s.name = file;
-      s.path = p;
-      out.push_back(std::move(s));
-    }
-  }
-  if (ec) fail("--models-dir %s: %s", dir.c_str(), ec.message().c_str());
-  std::sort(out.begin(), out.end(), [](const ModelSpec& a, const ModelSpec& b) { return a.name < b.name; });
-  // "x.gguf" beside a folder "x": the second keeps its file name, so both stay reachable.
-  for (size_t i = 1; i < out.size(); ++i)
-    if (out[i].name == out[i - 1].name) out[i].name = fs::path(out[i].path).filename().string();
-  return out;
 }
 
 namespace {
@@ -154,14 +121,15 @@ ModelSpec read_model(const Reader& r, const std::string& name, const toml::table
       const toml::table* st = v.as_table();
       if (!st) r.bad(v, key, "must be a table");
       for (auto&& [sk, sv] : *st) {
-        const std::string skey = key + "." + std::string(sk.str());
+        const std::string sname(sk.str());  // (a plain copy: lambdas cannot capture structured bindings in clang 14)
+        const std::string skey = key + "." + sname;
         static const char* known[] = {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "frequency_penalty",
                                       "repetition_penalty", "max_tokens", "seed"};
-        if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return sk.str() == x; }) == std::end(known))
+        if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return sname == x; }) == std::end(known))
           r.bad(sv, skey, "is not a sampling setting (temperature, top_p, top_k, min_p, presence_penalty, frequency_penalty, "
                           "repetition_penalty, max_tokens, seed)");
-        if (sv.is_integer()) s.sampling[std::string(sk.str())] = *sv.value<int64_t>();
-        else if (sv.is_floating_point()) s.sampling[std::string(sk.str())] = *sv.value<double>();
+        if (sv.is_integer()) s.sampling[sname] = *sv.value<int64_t>();
+        else if (sv.is_floating_point()) s.sampling[sname] = *sv.value<double>();
         else r.bad(sv, skey, "must be a number");
       }
     } else {
@@ -172,12 +140,52 @@ ModelSpec read_model(const Reader& r, const std::string& name, const toml::table
   return s;
 }
 
+// See parse_registry_config.
+void check_toml_text(std::string_view t, const std::string& path) {
+  unsigned line = 1;
+  bool line_start = true;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const auto c = uint8_t(t[i]);
+    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+      fail("%s:%u: control character 0x%02x (TOML allows none but tab)", path.c_str(), line, unsigned(c));
+    if (c >= 0x80)
+      fail("%s:%u: non-ASCII text: write it as \\uXXXX inside a \"string\" (toml++ 3.3 misreads it elsewhere)", path.c_str(), line);
+    if (c == '\n') {
+      ++line;
+      line_start = true;
+      continue;
+    }
+    if (line_start && c == '[') {
+      size_t j = i + 1;
+      if (j < t.size() && t[j] == '[') ++j;  // [[array of tables]]
+      while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+      const char k = j < t.size() ? t[j] : '\n';
+      if (!(std::isalnum(uint8_t(k)) || k == '_' || k == '-' || k == '"' || k == '\'' || k == ']'))
+        fail("%s:%u: a table header needs a name ([models.NAME])", path.c_str(), line);
+    }
+    if (c != ' ' && c != '\t' && c != '\r') line_start = false;
+  }
+}
+
 }  // namespace
 
 RegistryConfig load_registry_config(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail("--config %s: no such file", path.c_str());
+  return parse_registry_config(read_text_file(path), path);
+}
+
+RegistryConfig parse_registry_config(std::string_view text, const std::string& path) {
+  // toml++ 3.3 has reachable assertions (undefined behaviour in release builds, where they
+  // become assumptions): a table header whose name starts with another character ("[\0",
+  // "[\\", "[[[") and non-ASCII text where a key, a value or whitespace may be (its Unicode
+  // whitespace table hits "unreachable"). tests/fuzz/fuzz_models_toml.cpp found them. So the
+  // text is screened first: ASCII only (\uXXXX escapes in strings carry the rest), no control
+  // characters (TOML forbids them but tab), a key character after a header's '['.
+  check_toml_text(text, path);
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     fail("%s:%u: %s", path.c_str(), unsigned(e.source().begin.line), std::string(e.description()).c_str());
   }

@@ -28,9 +28,33 @@
 #include <string>
 #include <vector>
 
-#include "server/model_shelf.h"
+#include <nlohmann/json.hpp>
+
+#include "server/keep_alive.h"
 
 namespace frugal::server {
+
+// One model of the registry.
+struct ModelSpec {
+  std::string name;           // the id requests use (file stem or the configured name)
+  std::string path;           // .gguf file or Hugging Face folder
+  std::string chat_template;  // a Jinja file replacing the model's own; "" keeps it
+  std::vector<std::string> aliases;
+  int64_t ctx = 0, max_seqs = 0;        // 0: the server's
+  std::optional<KeepAlive> keep_alive;  // absent: the server's --keep-alive
+  bool pin = false;                     // never evicted nor unloaded for idleness
+  bool preload = false;                 // loaded at start-up
+  std::optional<bool> thinking;         // for requests that do not say
+  nlohmann::ordered_json sampling = nlohmann::ordered_json::object();       // default temperature, top_p, ... for requests that do not say
+  std::string pooling;                  // embeddings: "mean" or "last"; "" = the file's, else mean
+};
+
+// Another name for a model, optionally with thinking forced on or off (DeepSeek's
+// deepseek-reasoner and deepseek-chat over the same weights).
+struct AliasSpec {
+  std::string name, target;
+  std::optional<bool> thinking;
+};
 
 struct RegistryConfig {
   std::vector<ModelSpec> models;
@@ -42,8 +66,10 @@ struct RegistryConfig {
 
 // Parses a models.toml; throws Error naming the file, line and key on anything wrong.
 RegistryConfig load_registry_config(const std::string& path);
+// The same from its text (`path` names it in errors and anchors relative paths).
+RegistryConfig parse_registry_config(std::string_view text, const std::string& path);
 
-// The models in a folder: every *.gguf file (name: its stem) and every subfolder holding a
+// The models in a folder (models_dir.cpp): every *.gguf file (name: its stem) and every subfolder holding a
 // config.json and safetensors (name: the folder's). Sorted by name; throws Error if the folder
 // cannot be read.
 std::vector<ModelSpec> scan_models_dir(const std::string& dir);

@@ -25,44 +25,11 @@
 #include <vector>
 
 #include "server/api_common.h"
+#include "server/model_registry.h"
 
 namespace frugal::server {
 
 using Clock = std::chrono::steady_clock;
-
-// How long a model stays loaded after its last request, as Ollama's keep_alive: a duration
-// ("5m", "1h30m", "300ms"; a bare number is seconds), 0 = unload as soon as the request ends,
-// negative = never unload for idleness.
-struct KeepAlive {
-  std::chrono::milliseconds ms{-1};
-  bool forever() const { return ms.count() < 0; }
-};
-// Parses a keep_alive value (a JSON number of seconds or a duration string); throws ApiError
-// naming `field` when it is neither.
-KeepAlive parse_keep_alive(const json& v, const char* field = "keep_alive");
-std::optional<KeepAlive> parse_keep_alive_text(const std::string& s);  // "5m", "-1", "0"
-
-// One model of the registry.
-struct ModelSpec {
-  std::string name;           // the id requests use (file stem or the configured name)
-  std::string path;           // .gguf file or Hugging Face folder
-  std::string chat_template;  // a Jinja file replacing the model's own; "" keeps it
-  std::vector<std::string> aliases;
-  int64_t ctx = 0, max_seqs = 0;        // 0: the server's
-  std::optional<KeepAlive> keep_alive;  // absent: the server's --keep-alive
-  bool pin = false;                     // never evicted nor unloaded for idleness
-  bool preload = false;                 // loaded at start-up
-  std::optional<bool> thinking;         // for requests that do not say
-  json sampling = json::object();       // default temperature, top_p, ... for requests that do not say
-  std::string pooling;                  // embeddings: "mean" or "last"; "" = the file's, else mean
-};
-
-// Another name for a model, optionally with thinking forced on or off (DeepSeek's
-// deepseek-reasoner and deepseek-chat over the same weights).
-struct AliasSpec {
-  std::string name, target;
-  std::optional<bool> thinking;
-};
 
 struct ShelfOptions {
   int64_t max_memory = 0;  // bytes all loaded models may take together; 0 = no limit

@@ -397,6 +397,29 @@ top_k = 40
   EXPECT_NE(error_of("this is not toml").find("bad.toml:1:"), std::string::npos);
 }
 
+// Inputs tests/fuzz/fuzz_models_toml.cpp found crashing toml++ 3.3 (reachable assertions and
+// "unreachable" points): each must now be a clear error.
+TEST(ShelfParsing, FuzzFindingsAreErrors) {
+  int n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(std::string(FRUGAL_TEST_DATA) + "/fuzz_regressions")) {
+    if (f.path().filename().string().rfind("models_toml-", 0) != 0) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_THROW(parse_registry_config(text, f.path().string()), Error) << f.path();
+    ++n;
+  }
+  EXPECT_GE(n, 6);
+  // Non-ASCII text goes in strings as \u escapes; raw, it is refused with the line.
+  auto c = parse_registry_config("[models.a]\npath = \"/mod\\u00e8les/a.gguf\"\n", "/x/m.toml");
+  EXPECT_EQ(c.models[0].path, "/mod\u00e8les/a.gguf");
+  try {
+    parse_registry_config("[models.a]\npath = \"/mod\u00e8les/a.gguf\"\n", "/x/m.toml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/x/m.toml:2: non-ASCII"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ShelfParsing, ModelsDir) {
   const std::string dir = testing::TempDir() + "shelf_dir";
   std::filesystem::remove_all(dir);
