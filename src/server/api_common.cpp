@@ -208,6 +208,15 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+void bad_field(const std::string& path, const std::string& msg) { throw ApiError(400, path + ": " + msg, path, "invalid_request_error"); }
+
+const std::string& required_string(const json& o, const char* key, const std::string& path) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->is_string())
+    bad_field(path + "." + key, it == o.end() ? "required" : std::string("expected a string, got ") + it->type_name());
+  return it->get_ref<const std::string&>();
+}
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json Envelope::body(const char* object, json choices, const Usage* usage) const {

@@ -65,6 +65,12 @@ struct CommonParams {
 // max_completion_tokens, n, stop, stream, stream_options. Throws ApiError naming the field.
 CommonParams parse_common(const json& body);
 
+// A 400 naming the field by its path in the request ("messages[1].content[0].type"): the
+// dialect decoders' errors.
+[[noreturn]] void bad_field(const std::string& path, const std::string& msg);
+// o[key] as a string; a 400 naming path.key when it is absent or not a string.
+const std::string& required_string(const json& o, const char* key, const std::string& path);
+
 // Field access that names the field in its error.
 const json* field(const json& body, const char* name);  // nullptr when absent or null
 std::string string_field(const json& body, const char* name, const std::string& dflt = "");

@@ -18,8 +18,6 @@ namespace frugal::server {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& path, const std::string& msg) { throw ApiError(400, path + ": " + msg, path, "invalid_request"); }
-
 // RFC 3339 with nanoseconds, UTC, as Ollama writes created_at / modified_at / expires_at.
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -39,7 +37,7 @@ std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
 void decode_options(const json& body, json& out) {
   auto o = body.find("options");
   if (o == body.end() || o->is_null()) return;
-  if (!o->is_object()) bad("options", "expected an object");
+  if (!o->is_object()) bad_field("options", "expected an object");
   const std::pair<const char*, const char*> same[] = {{"temperature", "temperature"}, {"top_p", "top_p"},
                                                       {"top_k", "top_k"},             {"min_p", "min_p"},
                                                       {"seed", "seed"},               {"stop", "stop"},
@@ -49,7 +47,7 @@ void decode_options(const json& body, json& out) {
   for (auto [from, to] : same)
     if (auto v = o->find(from); v != o->end() && !v->is_null()) out[to] = *v;
   if (auto n = o->find("num_predict"); n != o->end() && !n->is_null()) {
-    if (!n->is_number_integer()) bad("options.num_predict", "expected an integer");
+    if (!n->is_number_integer()) bad_field("options.num_predict", "expected an integer");
     if (n->get<int64_t>() >= 0) out["max_tokens"] = *n;  // -1 (no limit) and -2 (fill the context): up to the context
   }
 }
@@ -60,7 +58,7 @@ void decode_format_think(const json& body, json& out) {
     if (f->is_string() && f->get<std::string>() == "json") out["response_format"] = {{"type", "json_object"}};
     else if (f->is_string() && f->get<std::string>().empty()) {
     } else if (f->is_object()) out["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "format"}, {"schema", *f}}}};
-    else bad("format", "expected \"json\" or a JSON schema object");
+    else bad_field("format", "expected \"json\" or a JSON schema object");
   }
   if (auto t = body.find("think"); t != body.end() && !t->is_null()) {
     if (t->is_boolean()) {
@@ -69,7 +67,7 @@ void decode_format_think(const json& body, json& out) {
       out["thinking"] = {{"type", "enabled"}};
       out["reasoning_effort"] = *t;
     } else {
-      bad("think", "expected true, false, \"low\", \"medium\" or \"high\"");
+      bad_field("think", "expected true, false, \"low\", \"medium\" or \"high\"");
     }
   }
 }
@@ -77,32 +75,32 @@ void decode_format_think(const json& body, json& out) {
 // Ollama messages into chat-completions messages: assistant tool calls get ids, and each tool
 // result is paired with the first unanswered call (of its tool_name, when given).
 json decode_messages(const json& msgs) {
-  if (!msgs.is_array()) bad("messages", "expected an array");
+  if (!msgs.is_array()) bad_field("messages", "expected an array");
   json out = json::array();
   std::vector<std::pair<std::string, std::string>> pending;  // (id, name) of unanswered calls
   for (size_t i = 0; i < msgs.size(); ++i) {
     const json& m = msgs[i];
     const std::string p = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) bad(p, "expected an object");
+    if (!m.is_object()) bad_field(p, "expected an object");
     auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) bad(p + ".role", "missing or not a string");
+    if (role == m.end() || !role->is_string()) bad_field(p + ".role", "missing or not a string");
     if (auto im = m.find("images"); im != m.end() && !im->is_null() && !(im->is_array() && im->empty()))
-      bad(p + ".images", "images are not supported: this server runs text-only models");
+      bad_field(p + ".images", "images are not supported: this server runs text-only models");
     json msg = {{"role", *role}};
     if (auto c = m.find("content"); c != m.end()) msg["content"] = *c;
     else msg["content"] = "";
     if (auto th = m.find("thinking"); th != m.end() && th->is_string() && !th->get<std::string>().empty())
       msg["reasoning_content"] = *th;
     if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null()) {
-      if (!tc->is_array()) bad(p + ".tool_calls", "expected an array");
+      if (!tc->is_array()) bad_field(p + ".tool_calls", "expected an array");
       json calls = json::array();
       for (size_t k = 0; k < tc->size(); ++k) {
         const json& c = (*tc)[k];
         const std::string q = p + ".tool_calls[" + std::to_string(k) + "]";
         auto fn = c.is_object() ? c.find("function") : c.end();
-        if (!c.is_object() || fn == c.end() || !fn->is_object()) bad(q + ".function", "expected an object");
+        if (!c.is_object() || fn == c.end() || !fn->is_object()) bad_field(q + ".function", "expected an object");
         auto name = fn->find("name");
-        if (name == fn->end() || !name->is_string()) bad(q + ".function.name", "missing or not a string");
+        if (name == fn->end() || !name->is_string()) bad_field(q + ".function.name", "missing or not a string");
         auto args = fn->find("arguments");
         const std::string id = c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "call_" + std::to_string(i) + "_" + std::to_string(k);
         pending.emplace_back(id, name->get<std::string>());
@@ -117,7 +115,7 @@ json decode_messages(const json& msgs) {
       const std::string want = m.contains("tool_name") && m["tool_name"].is_string() ? m["tool_name"].get<std::string>() : "";
       auto it = pending.begin();
       while (it != pending.end() && !want.empty() && it->second != want) ++it;
-      if (it == pending.end()) bad(p, "a tool result with no earlier tool call" + (want.empty() ? std::string() : " of '" + want + "'") + " to answer");
+      if (it == pending.end()) bad_field(p, "a tool result with no earlier tool call" + (want.empty() ? std::string() : " of '" + want + "'") + " to answer");
       msg["tool_call_id"] = it->first;
       pending.erase(it);
     }
@@ -131,7 +129,7 @@ json decode_chat(const json& body) {
   json out = json::object();
   if (auto m = body.find("model"); m != body.end()) out["model"] = *m;
   auto msgs = body.find("messages");
-  if (msgs == body.end()) bad("messages", "required");
+  if (msgs == body.end()) bad_field("messages", "required");
   out["messages"] = decode_messages(*msgs);
   if (auto t = body.find("tools"); t != body.end() && !t->is_null()) out["tools"] = *t;
   decode_options(body, out);
@@ -143,7 +141,7 @@ json decode_chat(const json& body) {
 bool wants_stream(const json& body) {
   auto s = body.find("stream");
   if (s == body.end() || s->is_null()) return true;
-  if (!s->is_boolean()) bad("stream", "expected a boolean");
+  if (!s->is_boolean()) bad_field("stream", "expected a boolean");
   return s->get<bool>();
 }
 
@@ -274,16 +272,16 @@ Reply handle_ollama_chat(ServedModel& m, const json& body) {
 
 Reply handle_ollama_generate(ServedModel& m, const json& body) {
   auto pr = body.find("prompt");
-  if (pr != body.end() && !pr->is_null() && !pr->is_string()) bad("prompt", "expected a string");
+  if (pr != body.end() && !pr->is_null() && !pr->is_string()) bad_field("prompt", "expected a string");
   const std::string prompt = pr == body.end() || pr->is_null() ? "" : pr->get<std::string>();
   if (prompt.empty()) return load_reply(m, false, keep_alive_zero(body));
   const bool stream = wants_stream(body);
   if (auto s = body.find("suffix"); s != body.end() && s->is_string() && !s->get<std::string>().empty())
-    bad("suffix", "fill-in-the-middle is served at /v1/completions ('suffix')");
+    bad_field("suffix", "fill-in-the-middle is served at /v1/completions ('suffix')");
   if (auto t = body.find("template"); t != body.end() && t->is_string() && !t->get<std::string>().empty())
-    bad("template", "Go templates are not supported; the model's own chat template is used");
+    bad_field("template", "Go templates are not supported; the model's own chat template is used");
   if (auto im = body.find("images"); im != body.end() && im->is_array() && !im->empty())
-    bad("images", "images are not supported: this server runs text-only models");
+    bad_field("images", "images are not supported: this server runs text-only models");
   json chat = json::object();
   decode_options(body, chat);
   decode_format_think(body, chat);
@@ -304,7 +302,7 @@ Reply handle_ollama_generate(ServedModel& m, const json& body) {
   req.prompt = m.tok->encode(prompt, eo);
   req.parser.parse_reasoning = false;
   req.parser.stop = req.common.stop;
-  if (chat.contains("response_format")) bad("format", "a JSON format needs the chat template (raw: false)");
+  if (chat.contains("response_format")) bad_field("format", "a JSON format needs the chat template (raw: false)");
   return run(m, req, stream, false);
 }
 

@@ -312,6 +312,12 @@ bool ModelShelf::unload(size_t i) {
   return true;
 }
 
+KeepAlive ModelShelf::keep_alive_locked(size_t i) const {
+  // The last request's, else the model's, else the server's.
+  const Entry& e = *entries_[i];
+  return e.request_keep_alive ? *e.request_keep_alive : specs_[i].keep_alive.value_or(o_.keep_alive);
+}
+
 void ModelShelf::reap() {
   std::unique_lock<std::mutex> l(mu_);
   while (!stopping_) {
@@ -320,7 +326,7 @@ void ModelShelf::reap() {
     for (size_t i = 0; i < entries_.size(); ++i) {
       Entry& e = *entries_[i];
       if (e.state != ModelState::loaded || e.in_flight > 0 || e.waiting > 0) continue;
-      const KeepAlive k = e.request_keep_alive ? *e.request_keep_alive : specs_[i].keep_alive.value_or(o_.keep_alive);
+      const KeepAlive k = keep_alive_locked(i);
       bool due = e.unload_requested;
       if (!due && !k.forever() && !specs_[i].pin) {
         const auto at = e.last_used + k.ms;
@@ -416,7 +422,7 @@ std::vector<ModelStatus> ModelShelf::status() const {
     s.evictions = e.evictions;
     s.failures = e.failures;
     s.model = e.model;
-    const KeepAlive k = e.request_keep_alive ? *e.request_keep_alive : specs_[i].keep_alive.value_or(o_.keep_alive);
+    const KeepAlive k = keep_alive_locked(i);
     if (e.state == ModelState::loaded && !k.forever() && !specs_[i].pin)
       s.expires = (e.in_flight > 0 ? Clock::now() : e.last_used) + k.ms;
     out.push_back(std::move(s));

@@ -140,6 +140,7 @@ class ModelShelf {
   void reap();                      // the keep-alive thread
   void unload_locked(std::unique_lock<std::mutex>& l, size_t index, bool eviction);
   int64_t used_locked() const;
+  KeepAlive keep_alive_locked(size_t index) const;
   int64_t loaded_count_locked() const;
 
   std::optional<Resolved> find_locked(std::string_view name) const;

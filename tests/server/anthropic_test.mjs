@@ -4,14 +4,10 @@
 // trips (forced calls, so the random-weight models call reliably), stop sequences, and errors
 // in Anthropic's shape. Greedy output must equal the OpenAI endpoint's for the same request.
 // Usage: node anthropic_test.mjs BASE_URL API_KEY FIXTURES_JSON
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { check, assert, eq, finish } from './harness.mjs';
+import { check, assert, eq, finish, oracleRequire } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../oracle/package.json'));
+const require = oracleRequire;
 const { default: Anthropic } = require('@anthropic-ai/sdk');
 const { default: OpenAI } = require('openai');
 

@@ -2,14 +2,11 @@
 // for SSE details). Usage: node api_test.mjs PHASE BASE_URL API_KEY FIXTURES_JSON
 // The models are random-weight test files, so the checks are about the protocol and the
 // engine's behaviour (exact equalities between paths), never about what the text says.
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { check, assert, eq, finish } from './harness.mjs';
+import { check, assert, eq, finish, oracleRequire } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../oracle/package.json'));
+const require = oracleRequire;
 const { default: OpenAI } = require('openai');
 
 const [phase, base, key, fixturesPath] = process.argv.slice(2);

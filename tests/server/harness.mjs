@@ -1,5 +1,11 @@
 // What the server's client tests share: named checks that report ok / FAIL and carry on, two
-// assertions, and the exit status.
+// assertions, the exit status, and require() for the npm clients in tests/oracle
+// (scripts/install-deps.sh --npm installs them).
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const oracleRequire = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '../oracle/package.json'));
 let failures = 0, passed = 0;
 
 export async function check(name, fn) {

@@ -3,14 +3,10 @@
 // JSON-schema format, tool-call history without ids, raw prompts, load / unload requests, and
 // errors as {"error": ...}. Greedy output must equal the OpenAI endpoints' for the same request.
 // Usage: node ollama_test.mjs BASE_URL API_KEY FIXTURES_JSON
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { check, assert, eq, finish } from './harness.mjs';
+import { check, assert, eq, finish, oracleRequire } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../oracle/package.json'));
+const require = oracleRequire;
 const { Ollama } = require('ollama');
 const { default: OpenAI } = require('openai');
 

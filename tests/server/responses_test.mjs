@@ -5,14 +5,10 @@
 // call reliably) and their outputs sent back, JSON output, and errors in OpenAI's shape.
 // Greedy output must equal the chat completions endpoint's for the same request.
 // Usage: node responses_test.mjs BASE_URL API_KEY FIXTURES_JSON
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { check, assert, eq, finish } from './harness.mjs';
+import { check, assert, eq, finish, oracleRequire } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../oracle/package.json'));
+const require = oracleRequire;
 const { default: OpenAI } = require('openai');
 
 const [base, key, fixturesPath] = process.argv.slice(2);

@@ -4,13 +4,9 @@
 // server (tests/server/test_model_shelf.sh) serves deepseek-reasoner and deepseek-chat as one
 // R1-style model with thinking on and off.
 // Usage: node sdk_test.mjs BASE_URL
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { check, assert, eq, finish } from './harness.mjs';
+import { check, assert, eq, finish, oracleRequire } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../oracle/package.json'));
+const require = oracleRequire;
 const { createDeepSeek } = require('@ai-sdk/deepseek');
 const { generateText, streamText, tool } = require('ai');
 const { z } = require('zod');

@@ -8,6 +8,7 @@
 # ollama client, lists, token ids, limits and errors.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
+source "$SRC/tests/server/lib.sh"
 G=$SRC/tests/data/golden
 M=$G/gguf/qwen2-mini-f32.gguf
 D=$G/gguf/v2lite-mini-f32.gguf   # DeepSeek-V2-Lite-shaped: MLA and MoE
@@ -29,16 +30,7 @@ TOML
 "$FRUGAL" logits -m "$M" --ids "$IDS" -o "$W/logits.npy" --mode prefill 2>/dev/null || bad "frugal logits"
 "$FRUGAL" logits -m "$D" --ids "$IDS" -o "$W/ds-logits.npy" --mode prefill 2>/dev/null || bad "frugal logits (v2lite)"
 
-"$FRUGAL" serve --config "$W/models.toml" --port 0 -c 256 --max-seqs 2 --no-disk-cache -t 2 >"$W/serve.out" 2>"$W/serve.err" &
-PID=$!
-URL=""
-for _ in $(seq 1 300); do
-  URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
-  [ -n "$URL" ] && break
-  kill -0 $PID 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
+start_server --config "$W/models.toml" --port 0 -c 256 --max-seqs 2 --no-disk-cache -t 2
 
 cat >"$W/oracle.py" <<'PYEOF'
 import json, struct, sys, urllib.request

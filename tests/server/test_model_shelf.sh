@@ -4,6 +4,7 @@
 # one that holds none; and the command-line mistakes around them.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
+source "$SRC/tests/server/lib.sh"
 D=$W/models
 mkdir -p "$D"
 for p in tiny-qwen2 tiny-llama; do
@@ -23,18 +24,7 @@ path = "keeper.gguf"
 pin = true
 TOML
 
-serve() {
-  "$FRUGAL" serve "$@" --port 0 --max-seqs 2 -c 4096 --cache-ram-mb 8 --no-disk-cache -t 2 >"$W/serve.out" 2>>"$W/serve.err" &
-  PID=$!
-  URL=""
-  for _ in $(seq 1 300); do
-    URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
-    [ -n "$URL" ] && break
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
-}
+serve() { start_server "$@" --port 0 --max-seqs 2 -c 4096 --cache-ram-mb 8 --no-disk-cache -t 2; }
 stop() {
   kill -TERM $PID
   wait $PID; local rc=$?

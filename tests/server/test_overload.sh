@@ -3,17 +3,8 @@
 # a reset, and the server is idle and healthy afterwards.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
-"$FRUGAL" serve -m "$BUILD/default-model.gguf" --port 0 --max-seqs 4 --max-queue 32 -c 512 --no-disk-cache -t 2 --quiet \
-  >"$W/serve.out" 2>"$W/serve.err" &
-PID=$!
-URL=""
-for _ in $(seq 1 300); do
-  URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
-  [ -n "$URL" ] && break
-  kill -0 $PID 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
+source "$SRC/tests/server/lib.sh"
+start_server -m "$BUILD/default-model.gguf" --port 0 --max-seqs 4 --max-queue 32 -c 512 --no-disk-cache -t 2 --quiet
 node "$SRC/tests/server/overload_test.mjs" "$URL" >"$W/node.out" 2>&1
 rc=$?
 cat "$W/node.out"

@@ -5,25 +5,13 @@
 # restart), keys, limits, errors, disconnects, /metrics, and graceful shutdown on SIGTERM.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
+source "$SRC/tests/server/lib.sh"
 M=$BUILD/default-model.gguf
 V=$W/tiny-qwen-vocab.gguf
 "$FRUGAL" make-test-model --preset tiny-qwen-vocab --type Q8_0 -o "$V" 2>/dev/null || bad "make tiny-qwen-vocab"
 KEY=test-key-$$
 
-# serve ARGS...: starts `frugal serve ARGS` in the background (stdout to $W/serve.out), sets
-# PID and URL once it listens.
-serve() {
-  "$FRUGAL" serve "$@" >"$W/serve.out" 2>>"$W/serve.err" &
-  PID=$!
-  URL=""
-  for _ in $(seq 1 300); do
-    URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1)
-    [ -n "$URL" ] && break
-    kill -0 $PID 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
-}
+serve() { start_server "$@"; }
 # The three-model server most checks use; extra arguments go to frugal serve.
 start() {
   serve -m "$M" -m "$V" -m "$M" --alias default-model --alias tiny-qwen-vocab --alias tiny-r1 \
