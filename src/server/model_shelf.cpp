@@ -334,6 +334,7 @@ void ModelShelf::reap() {
         else next = std::min(next, at);
       }
       if (!due) continue;
+      const char* why = e.unload_requested ? "asked to" : k.ms.count() == 0 ? "keep_alive 0" : "idle";
       std::shared_ptr<ServedModel> m = std::move(e.model);
       e.state = ModelState::available;
       e.progress = 0;
@@ -342,7 +343,7 @@ void ModelShelf::reap() {
       ++e.unloads;
       cv_.notify_all();
       l.unlock();
-      std::fprintf(stderr, "model '%s': unloaded (%s)\n", specs_[i].name.c_str(), due && k.ms.count() == 0 ? "keep_alive 0" : "idle");
+      std::fprintf(stderr, "model '%s': unloaded (%s)\n", specs_[i].name.c_str(), why);
       if (m->engine) m->engine->shutdown(Clock::now());
       m.reset();
       l.lock();
