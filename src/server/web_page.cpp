@@ -107,7 +107,13 @@ function el(cls, parent, tag = "div") {
   return d;
 }
 function addError(text) { el("msg error", log).textContent = text; }
-function scroll() { log.scrollTop = log.scrollHeight; }
+// Once per frame however fast tokens arrive: a layout per token starves the page on a busy machine.
+let scrollPending = false;
+function scroll() {
+  if (scrollPending) return;
+  scrollPending = true;
+  requestAnimationFrame(() => { scrollPending = false; log.scrollTop = log.scrollHeight; });
+}
 
 async function send(text) {
   history.push({ role: "user", content: text });
@@ -161,8 +167,10 @@ async function send(text) {
         for (const c of j.choices || []) {
           const d = c.delta || {};
           if (!first && (d.content || d.reasoning_content)) { first = performance.now(); status.textContent = ""; }
-          if (d.reasoning_content) { det.hidden = false; thought += d.reasoning_content; reasoning.textContent = thought; }
-          if (d.content) { answer += d.content; content.textContent = answer; }
+          // Appended as text nodes: never parsed as HTML, and O(1) per token (rewriting the
+          // whole text each time made long answers quadratic).
+          if (d.reasoning_content) { det.hidden = false; thought += d.reasoning_content; reasoning.append(d.reasoning_content); }
+          if (d.content) { answer += d.content; content.append(d.content); }
           for (const tc of d.tool_calls || []) {
             calls[tc.index] = tc;
             el("tool", tools).textContent = `${tc.function.name}(${tc.function.arguments})`;

@@ -7,7 +7,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$SRC/tests/oracle/node_modules/playwrig
 fi
 "$FRUGAL" serve -m "$M" -m "$M" --alias default-model --alias tiny-r1 \
   --chat-template "" --chat-template "$SRC/tests/data/templates/deepseek-r1.jinja" \
-  --port 0 -c 32768 --max-seqs 2 --no-disk-cache >"$W/serve.out" 2>"$W/serve.err" &
+  --port 0 -c 16384 --max-seqs 2 --no-disk-cache >"$W/serve.out" 2>"$W/serve.err" &
 PID=$!
 for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/serve.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
 check "GET / serves the page" bash -c "curl -s '$URL/' | grep -q '<title>frugal chat</title>'"

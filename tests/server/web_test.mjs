@@ -75,7 +75,7 @@ await check('reasoning is shown apart from the answer (R1 template)', async () =
 await check('Stop ends a long generation', async () => {
   await page.click('#reset');
   await page.selectOption('#model', model);
-  await page.fill('#max_tokens', '30000');
+  await page.fill('#max_tokens', '15000');
   await page.fill('#input', 'Go on forever');
   await page.press('#input', 'Enter');
   await page.locator('#stop').waitFor({ state: 'visible' });
