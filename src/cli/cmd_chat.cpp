@@ -169,7 +169,7 @@ int cmd_chat(int argc, char** argv) {
   const chat::ModelTemplate mt = chat_template_for(model_path, template_file, tok);
   const tmpl::Template tmpl = tmpl::Template::parse(mt.source, mt.name);
   const chat::ParserConfig base_pc = chat::parser_config_for(mt.source, model.config().name);
-  if (n_ctx <= 0) n_ctx = std::min<int64_t>(model.config().n_ctx_train > 0 ? model.config().n_ctx_train : 4096, 4096);
+  n_ctx = default_ctx(model, n_ctx);
 
   LineInput input;
   o.color = input.interactive() && !no_color && isatty(STDOUT_FILENO);

@@ -1,8 +1,6 @@
 // frugal list [DIR]: the models a folder holds (what `frugal serve --models-dir DIR` would
 // serve), each with its size, architecture, quantization, context, and the memory it would take
 // loaded with serve's settings, against the memory budget.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -52,15 +50,7 @@ int cmd_list(int argc, char** argv) {
   lo.progress = false;
   a.check_unused();
   const std::string dir = a.positional().empty() ? "." : a.positional()[0];
-  int64_t budget = 0;
-  if (!budget_text.empty()) {
-    auto b = server::parse_byte_size(budget_text);
-    if (!b) fail("--max-memory: '%s' is not a size (\"16GiB\", \"512MiB\", or bytes)", budget_text.c_str());
-    budget = *b;
-  } else {
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    budget = int64_t(double(pages) * double(page) * 0.9);
-  }
+  const int64_t budget = max_memory_from(budget_text);
   const auto specs = server::scan_models_dir(dir);
   if (specs.empty()) {
     std::printf("%s holds no .gguf file or Hugging Face folder\n", dir.c_str());
@@ -72,7 +62,7 @@ int cmd_list(int argc, char** argv) {
       auto model = load_model(s.path, lo);  // maps the weights; reads the header only
       const GgufFile& f = model->file();
       EngineOptions e = eo;
-      if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(model->config().n_ctx_train > 0 ? model->config().n_ctx_train : 4096, 4096);
+      e.n_ctx = default_ctx(*model, e.n_ctx);
       const int64_t needs = int64_t(f.mapped_bytes()) + Engine::memory_bytes(*model, e);
       std::printf("%-32s %10s  %-10s %-7s %8lld %10s  %s\n", s.name.c_str(), mib(int64_t(f.mapped_bytes())).c_str(),
                   model->config().arch.c_str(), quant_of(f).c_str(), (long long)model->config().n_ctx_train, mib(needs).c_str(),

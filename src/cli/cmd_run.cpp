@@ -71,7 +71,7 @@ int cmd_run(int argc, char** argv) {
   eo.add_special = !no_bos;
   std::vector<int32_t> ids = tok.encode(prompt, eo);
   if (ids.empty()) fail("the prompt is empty and the model adds no BOS token: nothing to condition on");
-  if (n_ctx <= 0) n_ctx = std::min<int64_t>(model.config().n_ctx_train > 0 ? model.config().n_ctx_train : 4096, 4096);
+  n_ctx = default_ctx(model, n_ctx);
   if (n_predict < 0) n_predict = n_ctx - int64_t(ids.size());
   if (int64_t(ids.size()) + n_predict > n_ctx)
     fail("prompt (%zu tokens) + %lld to generate exceeds the context of %lld tokens (-c)", ids.size(),

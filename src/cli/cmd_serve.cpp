@@ -26,12 +26,6 @@ namespace frugal::cli {
 
 namespace {
 
-// 90 % of the machine's memory: what the models may take together by default.
-int64_t default_max_memory() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? int64_t(double(pages) * double(page) * 0.9) : 0;
-}
-
 std::vector<std::string> read_keys(const std::string& file) {
   std::vector<std::string> keys;
   std::string text = read_text_file(file), line;
@@ -159,17 +153,13 @@ int cmd_serve(int argc, char** argv) {
   std::vector<server::ModelSpec> specs;
   std::vector<server::AliasSpec> extra_aliases;
   server::ShelfOptions shelf_opts;
-  shelf_opts.max_memory = default_max_memory();
+  shelf_opts.max_memory = max_memory_from("");
   server::RegistryConfig cfg;
   if (!config_file.empty()) cfg = server::load_registry_config(config_file);
   if (cfg.max_memory) shelf_opts.max_memory = *cfg.max_memory;
   if (cfg.max_loaded) shelf_opts.max_loaded = *cfg.max_loaded;
   if (cfg.keep_alive) shelf_opts.keep_alive = *cfg.keep_alive;
-  if (!max_memory.empty()) {
-    auto b = server::parse_byte_size(max_memory);
-    if (!b) fail("--max-memory: '%s' is not a size (\"16GiB\", \"512MiB\", or bytes)", max_memory.c_str());
-    shelf_opts.max_memory = *b;
-  }
+  if (!max_memory.empty()) shelf_opts.max_memory = max_memory_from(max_memory);
   if (max_loaded >= 0) shelf_opts.max_loaded = max_loaded;
   if (!keep_alive.empty()) {
     auto k = server::parse_keep_alive_text(keep_alive);
@@ -215,7 +205,7 @@ int cmd_serve(int argc, char** argv) {
     EngineOptions e = eo;
     if (spec.ctx > 0) e.n_ctx = spec.ctx;
     if (spec.max_seqs > 0) e.max_seqs = spec.max_seqs;
-    if (e.n_ctx <= 0) e.n_ctx = std::min<int64_t>(model.config().n_ctx_train > 0 ? model.config().n_ctx_train : 4096, 4096);
+    e.n_ctx = default_ctx(model, e.n_ctx);
     if (!cache_dir.empty() && !no_disk) e.cache.disk_dir = cache_dir + "/" + spec.name;
     return e;
   };

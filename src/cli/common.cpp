@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -9,6 +11,7 @@
 #include "model/hf_folder.h"
 #include "model/quant_policy.h"
 #include "model/vocab_gguf.h"
+#include "server/model_registry.h"
 
 namespace frugal::cli {
 
@@ -81,6 +84,21 @@ int threads_from(Args& a) {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int64_t default_ctx(const Model& m, int64_t requested) {
+  if (requested > 0) return requested;
+  return std::min<int64_t>(m.config().n_ctx_train > 0 ? m.config().n_ctx_train : 4096, 4096);
+}
+
+int64_t max_memory_from(const std::string& text) {
+  if (text.empty()) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? int64_t(double(pages) * double(page) * 0.9) : 0;
+  }
+  auto b = server::parse_byte_size(text);
+  if (!b) fail("--max-memory: '%s' is not a size (\"16GiB\", \"512MiB\", or bytes)", text.c_str());
+  return *b;
 }
 
 }  // namespace frugal::cli

@@ -36,4 +36,9 @@ int threads_from(Args& a);
 
 double now_seconds();
 
+// The context per sequence when -c is 0 (or absent): the model's trained context, at most 4096.
+int64_t default_ctx(const Model& m, int64_t requested);
+// --max-memory as bytes: its size text ("16GiB"), or 90 % of the machine's RAM when empty.
+int64_t max_memory_from(const std::string& text);
+
 }  // namespace frugal::cli
