@@ -1,177 +1,198 @@
 #include "chat/messages.h"
 
-#include "core/error.h"
 #include "core/text.h"
 
 namespace frugal::chat {
 
 namespace {
 
-const char* type_name(const json& v) { return v.type_name(); }
+[[noreturn]] void bad(const std::string& path, const std::string& msg) { throw FieldError(path, msg); }
 
-// "messages[3].tool_calls[0].function.name"
-struct Where {
-  size_t index;
-  std::string field(const std::string& f) const { return strfmt("messages[%zu].%s", index, f.c_str()); }
-};
+std::string got(const json& v) { return std::string("got ") + v.type_name(); }
 
-std::string text_content(const json& content, const Where& at) {
+std::string text_content(const json& content, const std::string& path) {
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) {
-    fail("[chat] %s: expected a string or an array of text parts, got %s",
-         at.field("content").c_str(), type_name(content));
-  }
+  if (!content.is_array()) bad(path, "expected a string or an array of text parts, " + got(content));
   std::string out;
   for (size_t k = 0; k < content.size(); ++k) {
     const json& part = content[k];
-    std::string f = at.field(strfmt("content[%zu]", k));
-    if (!part.is_object()) fail("[chat] %s: expected an object, got %s", f.c_str(), type_name(part));
+    const std::string p = strfmt("%s[%zu]", path.c_str(), k);
+    if (!part.is_object()) bad(p, "expected an object, " + got(part));
     auto type = part.find("type");
-    if (type == part.end() || !type->is_string()) fail("[chat] %s.type: missing or not a string", f.c_str());
-    if (*type != "text") {
-      fail("[chat] %s.type: unsupported content part type '%s' (only text)", f.c_str(),
-           printable(type->get<std::string>()).c_str());
-    }
+    if (type == part.end() || !type->is_string()) bad(p + ".type", "missing or not a string");
+    if (*type != "text")
+      bad(p + ".type", "unsupported content part type '" + printable(type->get<std::string>()) + "' (only text)");
     auto text = part.find("text");
-    if (text == part.end() || !text->is_string()) fail("[chat] %s.text: missing or not a string", f.c_str());
+    if (text == part.end() || !text->is_string()) bad(p + ".text", "missing or not a string");
     if (k > 0) out += '\n';
     out += text->get<std::string>();
   }
   return out;
 }
 
-const json* optional_string(const json& msg, const char* key, const Where& at) {
-  auto it = msg.find(key);
-  if (it == msg.end() || it->is_null()) return nullptr;
-  if (!it->is_string()) fail("[chat] %s: expected a string, got %s", at.field(key).c_str(), type_name(*it));
-  return &*it;
+std::optional<std::string> optional_string(const json& o, const char* key, const std::string& path) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) bad(path + "." + key, "expected a string, " + got(*it));
+  return it->get<std::string>();
 }
 
-json normalize_tool_call(const json& call, const Where& at, size_t k, const NormalizeOptions& opts) {
-  std::string f = at.field(strfmt("tool_calls[%zu]", k));
-  if (!call.is_object()) fail("[chat] %s: expected an object, got %s", f.c_str(), type_name(call));
-  json out = json::object();
-  if (auto id = call.find("id"); id != call.end() && !id->is_null()) {
-    if (!id->is_string()) fail("[chat] %s.id: expected a string, got %s", f.c_str(), type_name(*id));
-    out["id"] = *id;
-  }
-  if (auto type = call.find("type"); type != call.end() && !type->is_null() && *type != "function") {
-    fail("[chat] %s.type: expected \"function\"", f.c_str());
-  }
-  out["type"] = "function";
+PastToolCall decode_tool_call(const json& call, const std::string& p) {
+  if (!call.is_object()) bad(p, "expected an object, " + got(call));
+  PastToolCall out;
+  if (auto id = optional_string(call, "id", p)) out.id = *id;
+  if (auto type = call.find("type"); type != call.end() && !type->is_null() && *type != "function")
+    bad(p + ".type", "expected \"function\"");
   auto fn = call.find("function");
-  if (fn == call.end() || !fn->is_object()) fail("[chat] %s.function: missing or not an object", f.c_str());
+  if (fn == call.end() || !fn->is_object()) bad(p + ".function", "missing or not an object");
   auto name = fn->find("name");
-  if (name == fn->end() || !name->is_string() || name->get<std::string>().empty()) {
-    fail("[chat] %s.function.name: missing, empty or not a string", f.c_str());
-  }
-  json args;
+  if (name == fn->end() || !name->is_string() || name->get<std::string>().empty())
+    bad(p + ".function.name", "missing, empty or not a string");
+  out.name = name->get<std::string>();
   auto a = fn->find("arguments");
-  if (a == fn->end() || a->is_null()) {
-    args = opts.parse_tool_arguments ? json::object() : json("{}");
-  } else if (a->is_string()) {
-    args = *a;
-    if (opts.parse_tool_arguments) {
-      json parsed = json::parse(a->get<std::string>(), nullptr, /*allow_exceptions=*/false);
-      if (parsed.is_object()) args = std::move(parsed);
-    }
-  } else if (a->is_object()) {
-    args = opts.parse_tool_arguments ? *a : json(a->dump());
-  } else {
-    fail("[chat] %s.function.arguments: expected a JSON string or an object, got %s", f.c_str(),
-         type_name(*a));
-  }
-  out["function"] = json{{"name", *name}, {"arguments", std::move(args)}};
+  if (a == fn->end() || a->is_null()) out.arguments = json::object();
+  else if (a->is_string() || a->is_object()) out.arguments = *a;
+  else bad(p + ".function.arguments", "expected a JSON string or an object, " + got(*a));
   return out;
 }
 
-json normalize_message(const json& msg, const Where& at, const NormalizeOptions& opts) {
-  if (!msg.is_object()) fail("[chat] messages[%zu]: expected an object, got %s", at.index, type_name(msg));
+Message decode_message(const json& msg, const std::string& p) {
+  if (!msg.is_object()) bad(p, "expected an object, " + got(msg));
   auto role_it = msg.find("role");
-  if (role_it == msg.end() || !role_it->is_string()) fail("[chat] %s: missing or not a string", at.field("role").c_str());
-  std::string role = role_it->get<std::string>();
-  if (role == "developer") role = "system";
-  if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-    fail("[chat] %s: unknown role '%s' (system, developer, user, assistant, tool)",
-         at.field("role").c_str(), printable(role).c_str());
-  }
-  json out = json::object();
-  out["role"] = role;
+  if (role_it == msg.end() || !role_it->is_string()) bad(p + ".role", "missing or not a string");
+  const std::string role = role_it->get<std::string>();
+  Message out;
+  const std::optional<Role> r = parse_role(role);
+  if (!r) bad(p + ".role", "unknown role '" + printable(role) + "' (system, developer, user, assistant, tool)");
+  out.role = *r;
 
-  json tool_calls = json::array();
   if (auto tc = msg.find("tool_calls"); tc != msg.end() && !tc->is_null()) {
-    if (role != "assistant") fail("[chat] %s: only assistant messages carry tool calls", at.field("tool_calls").c_str());
-    if (!tc->is_array()) fail("[chat] %s: expected an array, got %s", at.field("tool_calls").c_str(), type_name(*tc));
-    for (size_t k = 0; k < tc->size(); ++k) tool_calls.push_back(normalize_tool_call((*tc)[k], at, k, opts));
+    if (out.role != Role::assistant) bad(p + ".tool_calls", "only assistant messages carry tool calls");
+    if (!tc->is_array()) bad(p + ".tool_calls", "expected an array, " + got(*tc));
+    for (size_t k = 0; k < tc->size(); ++k) out.tool_calls.push_back(decode_tool_call((*tc)[k], strfmt("%s.tool_calls[%zu]", p.c_str(), k)));
   }
-
-  auto content = msg.find("content");
-  if (content == msg.end() || content->is_null()) {
-    if (role != "assistant" || tool_calls.empty()) {
-      fail("[chat] %s: missing or null (only an assistant turn with tool_calls may omit it)",
-           at.field("content").c_str());
-    }
-    out["content"] = nullptr;
-  } else {
-    out["content"] = text_content(*content, at);
-  }
-
-  if (const json* rc = optional_string(msg, "reasoning_content", at)) {
-    if (role != "assistant") fail("[chat] %s: only assistant messages carry reasoning", at.field("reasoning_content").c_str());
-    out["reasoning_content"] = *rc;
-  }
-  if (!tool_calls.empty()) out["tool_calls"] = std::move(tool_calls);
-  if (const json* name = optional_string(msg, "name", at)) out["name"] = *name;
-  if (role == "tool") {
-    const json* id = optional_string(msg, "tool_call_id", at);
-    if (!id) fail("[chat] %s: a tool message needs the id of the call it answers", at.field("tool_call_id").c_str());
-    out["tool_call_id"] = *id;
-  }
+  if (auto content = msg.find("content"); content != msg.end() && !content->is_null())
+    out.content = text_content(*content, p + ".content");
+  out.reasoning = optional_string(msg, "reasoning_content", p);
+  out.name = optional_string(msg, "name", p);
+  if (auto id = optional_string(msg, "tool_call_id", p)) out.tool_call_id = *id;
   return out;
 }
 
 }  // namespace
 
-json normalize_messages(const json& messages, const NormalizeOptions& opts) {
-  if (!messages.is_array()) fail("[chat] messages: expected an array, got %s", type_name(messages));
-  if (messages.empty()) fail("[chat] messages: empty");
-  json out = json::array();
-  for (size_t i = 0; i < messages.size(); ++i) out.push_back(normalize_message(messages[i], Where{i}, opts));
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::system: return "system";
+    case Role::user: return "user";
+    case Role::assistant: return "assistant";
+    case Role::tool: return "tool";
+  }
+  return "user";
+}
+
+std::optional<Role> parse_role(const std::string& name) {
+  if (name == "system" || name == "developer") return Role::system;
+  if (name == "user") return Role::user;
+  if (name == "assistant") return Role::assistant;
+  if (name == "tool") return Role::tool;
+  return std::nullopt;
+}
+
+void check_messages(const std::vector<Message>& messages, const std::string& path) {
+  if (messages.empty()) bad(path, "empty: a conversation needs at least one message");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const Message& m = messages[i];
+    const std::string p = strfmt("%s[%zu]", path.c_str(), i);
+    if (!m.content && (m.role != Role::assistant || m.tool_calls.empty()))
+      bad(p + ".content", "missing or null (only an assistant turn with tool_calls may omit it)");
+    if (m.reasoning && m.role != Role::assistant) bad(p + ".reasoning_content", "only assistant messages carry reasoning");
+    if (m.role == Role::tool && m.tool_call_id.empty())
+      bad(p + ".tool_call_id", "a tool message needs the id of the call it answers");
+  }
+}
+
+std::vector<Message> decode_messages(const json& messages, const std::string& path) {
+  if (!messages.is_array()) bad(path, "expected an array, " + got(messages));
+  std::vector<Message> out;
+  for (size_t i = 0; i < messages.size(); ++i) out.push_back(decode_message(messages[i], strfmt("%s[%zu]", path.c_str(), i)));
+  check_messages(out, path);
   return out;
 }
 
-json normalize_tools(const json& tools) {
-  json out = json::array();
+std::vector<ToolDef> decode_tools(const json& tools, const std::string& path) {
+  std::vector<ToolDef> out;
   if (tools.is_null()) return out;
-  if (!tools.is_array()) fail("[chat] tools: expected an array, got %s", type_name(tools));
+  if (!tools.is_array()) bad(path, "expected an array, " + got(tools));
   for (size_t k = 0; k < tools.size(); ++k) {
     const json& t = tools[k];
-    if (!t.is_object()) fail("[chat] tools[%zu]: expected an object, got %s", k, type_name(t));
-    if (auto type = t.find("type"); type == t.end() || *type != "function") {
-      fail("[chat] tools[%zu].type: expected \"function\"", k);
-    }
+    const std::string p = strfmt("%s[%zu]", path.c_str(), k);
+    if (!t.is_object()) bad(p, "expected an object, " + got(t));
+    if (auto type = t.find("type"); type == t.end() || *type != "function") bad(p + ".type", "expected \"function\"");
     auto fn = t.find("function");
-    if (fn == t.end() || !fn->is_object()) fail("[chat] tools[%zu].function: missing or not an object", k);
+    if (fn == t.end() || !fn->is_object()) bad(p + ".function", "missing or not an object");
+    ToolDef d;
     auto name = fn->find("name");
-    if (name == fn->end() || !name->is_string() || name->get<std::string>().empty()) {
-      fail("[chat] tools[%zu].function.name: missing, empty or not a string", k);
+    if (name == fn->end() || !name->is_string() || name->get<std::string>().empty())
+      bad(p + ".function.name", "missing, empty or not a string");
+    d.name = name->get<std::string>();
+    d.description = optional_string(*fn, "description", p + ".function");
+    if (auto pa = fn->find("parameters"); pa != fn->end() && !pa->is_null()) {
+      if (!pa->is_object()) bad(p + ".function.parameters", "expected an object (JSON Schema), " + got(*pa));
+      d.parameters = *pa;
     }
-    if (auto d = fn->find("description"); d != fn->end() && !d->is_null() && !d->is_string()) {
-      fail("[chat] tools[%zu].function.description: expected a string, got %s", k, type_name(*d));
-    }
-    if (auto p = fn->find("parameters"); p != fn->end() && !p->is_null() && !p->is_object()) {
-      fail("[chat] tools[%zu].function.parameters: expected an object (JSON Schema), got %s", k, type_name(*p));
-    }
-    out.push_back(t);
+    out.push_back(std::move(d));
   }
   return out;
 }
 
-json build_template_context(const json& messages, const TemplateContextOptions& opts) {
+json ToolDef::to_json() const {
+  json fn = {{"name", name}};
+  if (description) fn["description"] = *description;
+  if (!parameters.is_null()) fn["parameters"] = parameters;
+  return {{"type", "function"}, {"function", std::move(fn)}};
+}
+
+json template_messages(const std::vector<Message>& messages, bool tool_arguments_as_text) {
+  json out = json::array();
+  for (const Message& m : messages) {
+    json j = {{"role", role_name(m.role)}};
+    j["content"] = m.content ? json(*m.content) : json(nullptr);
+    if (m.reasoning) j["reasoning_content"] = *m.reasoning;
+    if (!m.tool_calls.empty()) {
+      json calls = json::array();
+      for (const PastToolCall& c : m.tool_calls) {
+        json args = c.arguments;
+        if (tool_arguments_as_text) {
+          if (args.is_object()) args = args.dump();
+        } else if (args.is_string()) {
+          json parsed = json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+          if (parsed.is_object()) args = std::move(parsed);
+        }
+        json call = json::object();
+        if (!c.id.empty()) call["id"] = c.id;
+        call["type"] = "function";
+        call["function"] = {{"name", c.name}, {"arguments", std::move(args)}};
+        calls.push_back(std::move(call));
+      }
+      j["tool_calls"] = std::move(calls);
+    }
+    if (m.name) j["name"] = *m.name;
+    if (m.role == Role::tool) j["tool_call_id"] = m.tool_call_id;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+json build_template_context(const std::vector<Message>& messages, const std::vector<ToolDef>& tools,
+                            const TemplateContextOptions& opts) {
   json ctx = json::object();
-  ctx["messages"] = normalize_messages(messages, opts.normalize);
-  json tools = normalize_tools(opts.tools);
-  if (!tools.empty()) ctx["tools"] = std::move(tools);
+  ctx["messages"] = template_messages(messages, opts.tool_arguments_as_text);
+  if (!tools.empty()) {
+    json t = json::array();
+    for (const ToolDef& d : tools) t.push_back(d.to_json());
+    ctx["tools"] = std::move(t);
+  }
   ctx["add_generation_prompt"] = opts.add_generation_prompt;
   ctx["bos_token"] = opts.bos_token;
   ctx["eos_token"] = opts.eos_token;
@@ -180,7 +201,7 @@ json build_template_context(const json& messages, const TemplateContextOptions& 
     ctx["thinking"] = *opts.thinking;
   }
   if (!opts.extra.is_null()) {
-    if (!opts.extra.is_object()) fail("[chat] extra template variables: expected an object, got %s", type_name(opts.extra));
+    if (!opts.extra.is_object()) fail("[chat] extra template variables: expected an object, got %s", opts.extra.type_name());
     for (const auto& [k, v] : opts.extra.items()) ctx[k] = v;
   }
   return ctx;

@@ -214,14 +214,14 @@ int cmd_chat(int argc, char** argv) {
     chat::TemplateContextOptions co;
     co.add_generation_prompt = true;
     // DeepSeek's templates concatenate tool-call arguments as a string; the others tojson them.
-    co.normalize.parse_tool_arguments = base_pc.tool_format != chat::ToolFormat::deepseek;
+    co.tool_arguments_as_text = base_pc.tool_format == chat::ToolFormat::deepseek;
     co.thinking = o.thinking;
     co.bos_token = mt.special_token("bos_token");
     co.eos_token = mt.special_token("eos_token");
     std::string prompt;
     std::vector<int32_t> ids;
     try {
-      prompt = tmpl.render(chat::build_template_context(messages, co));
+      prompt = tmpl.render(chat::build_template_context(chat::decode_messages(messages), {}, co));
       EncodeOptions eo;
       eo.add_special = false;  // the template writes BOS itself
       ids = tok.encode(prompt, eo);

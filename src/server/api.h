@@ -8,6 +8,7 @@
 #include <string>
 
 #include "server/api_common.h"
+#include "server/chat_spec.h"
 #include "server/model_shelf.h"
 
 namespace frugal::server {
@@ -26,22 +27,31 @@ struct Reply {
   std::shared_ptr<ReplyLog> log = std::make_shared<ReplyLog>();
 };
 
-Reply handle_chat(ServedModel& m, const json& body);
+// An endpoint works in two steps. The body is decoded first, before its model is held: a
+// malformed request is refused without loading (or waiting for) anything, and what runs on the
+// model reads the decoded request only (chat_spec.h). The Runner then computes the reply.
+using Runner = std::function<Reply(ServedModel&)>;
+using Endpoint = Runner (*)(const json& body);
+
+// /v1/chat/completions (api_chat.cpp).
+Runner chat_endpoint(const json& body);
+Reply handle_chat(ServedModel& m, const ChatSpec& spec);
 // /v1/completions and /beta/completions: `prompt` (a string, one string in an array, or token
 // ids), `suffix` for fill-in-the-middle, `logprobs` (an integer), `echo` not supported (422).
-Reply handle_completion(ServedModel& m, const json& body);
+// Token ids and FIM need the model's vocabulary: checked once it is held.
+Runner completion_endpoint(const json& body);
 // /v1/messages and /anthropic/v1/messages: Anthropic's Messages API (api_anthropic.cpp).
-Reply handle_messages(ServedModel& m, const json& body);
+Runner messages_endpoint(const json& body);
 // An error in Anthropic's shape: {"type": "error", "error": {"type", "message"}}.
 json anthropic_error_body(const ApiError& e);
 // /v1/embeddings (OpenAI's shape), Ollama's /api/embed and /api/embeddings (api_embeddings.cpp).
-Reply handle_embeddings(ServedModel& m, const json& body);
-Reply handle_ollama_embed(ServedModel& m, const json& body);
+Runner embeddings_endpoint(const json& body);
+Runner ollama_embed_endpoint(const json& body);
 // /v1/responses: OpenAI's Responses API (api_responses.cpp).
-Reply handle_responses(ServedModel& m, const json& body);
+Runner responses_endpoint(const json& body);
 // Ollama's /api/chat and /api/generate (api_ollama.cpp); an empty request answers "load".
-Reply handle_ollama_chat(ServedModel& m, const json& body);
-Reply handle_ollama_generate(ServedModel& m, const json& body);
+Runner ollama_chat_endpoint(const json& body);
+Runner ollama_generate_endpoint(const json& body);
 // Ollama's reply to an empty request (no messages, no prompt): load, or unload with keep_alive 0.
 bool ollama_load_request(const json& body);
 json ollama_load_body(const std::string& model, bool chat, bool unload);

@@ -1,5 +1,6 @@
-// POST /v1/chat/completions: the request prepared (chat_request.h), the output split by the
-// chat output parser into reasoning_content / content / tool_calls as it streams.
+// POST /v1/chat/completions: the OpenAI / DeepSeek body decoded into a ChatSpec, prepared for
+// the model (chat_request.h), the output split by the chat output parser into
+// reasoning_content / content / tool_calls as it streams.
 #include "server/api.h"
 #include "server/chat_stream.h"
 
@@ -27,8 +28,8 @@ json delta_json(const chat::Delta& d) {
 
 }  // namespace
 
-Reply handle_chat(ServedModel& m, const json& body) {
-  ChatRequest req = prepare_chat(m, body);
+Reply handle_chat(ServedModel& m, const ChatSpec& spec) {
+  ChatRequest req = prepare_chat(m, spec);
   auto streams = submit_chat(m, req);
   const Envelope env{make_id("chatcmpl-"), m.name, unix_now()};
   Reply reply;
@@ -119,6 +120,11 @@ Reply handle_chat(ServedModel& m, const json& body) {
     if (alive) env.end_stream("chat.completion.chunk", include_usage, *usage, write);
   };
   return reply;
+}
+
+Runner chat_endpoint(const json& body) {
+  auto spec = std::make_shared<const ChatSpec>(decode_chat_completion(body));
+  return [spec](ServedModel& m) { return handle_chat(m, *spec); };
 }
 
 }  // namespace frugal::server

@@ -110,47 +110,55 @@ struct Choice {
 
 }  // namespace
 
-Reply handle_completion(ServedModel& m, const json& body) {
-  CommonParams common = parse_common(body);
+namespace {
+
+// The body decoded: text or token ids, the FIM suffix, logprobs.
+struct CompletionSpec {
+  CommonParams common;
+  std::string text, suffix;
+  std::vector<int64_t> ids;  // non-empty: the prompt is these token ids
+  int32_t top_logprobs = -1;
+};
+
+CompletionSpec decode_completion(const json& body) {
+  CompletionSpec s;
+  s.common = parse_common(body);
   const json* pf = field(body, "prompt");
   if (!pf) throw ApiError(400, "'prompt' is required", "prompt", "missing_required_parameter");
-  std::vector<int32_t> prompt;
-  std::string text;
-  bool ids = false;
   if (pf->is_string()) {
-    text = pf->get<std::string>();
+    s.text = pf->get<std::string>();
   } else if (pf->is_array() && pf->size() == 1 && (*pf)[0].is_string()) {
-    text = (*pf)[0].get<std::string>();
+    s.text = (*pf)[0].get<std::string>();
   } else if (pf->is_array() && !pf->empty() && std::all_of(pf->begin(), pf->end(), [](const json& x) { return x.is_number_integer(); })) {
-    ids = true;
-    for (const auto& x : *pf) {
-      const int64_t v = x.get<int64_t>();
-      if (v < 0 || v >= m.tok->n_vocab()) throw ApiError(422, strfmt("token id %lld is outside the vocabulary", (long long)v), "prompt", "invalid_value");
-      prompt.push_back(int32_t(v));
-    }
+    for (const auto& x : *pf) s.ids.push_back(x.is_number_unsigned() && x.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : x.get<int64_t>());
   } else {
     throw ApiError(400, "'prompt' must be a string, an array of one string, or an array of token ids", "prompt", "invalid_type");
   }
   if (const json* e = field(body, "echo"); e && *e == true) throw ApiError(422, "'echo' is not supported", "echo", "unsupported_value");
-  const std::string suffix = string_field(body, "suffix");
+  s.suffix = string_field(body, "suffix");
+  if (!s.suffix.empty() && !s.ids.empty()) throw ApiError(400, "'suffix' needs a text prompt", "suffix");
+  if (field(body, "logprobs")) s.top_logprobs = int32_t(integer_at(body, "logprobs", "logprobs", 0, 20, 0));
+  return s;
+}
+
+Reply handle_completion(ServedModel& m, const CompletionSpec& spec) {
+  CommonParams common = spec.common;
+  std::vector<int32_t> prompt;
+  for (int64_t v : spec.ids) {
+    if (v < 0 || v >= m.tok->n_vocab()) throw ApiError(422, strfmt("token id %lld is outside the vocabulary", (long long)v), "prompt", "invalid_value");
+    prompt.push_back(int32_t(v));
+  }
   EncodeOptions eo;
   eo.add_special = true;  // a raw prompt gets the BOS the model was trained with
-  if (!suffix.empty()) {
-    if (ids) throw ApiError(400, "'suffix' needs a text prompt", "suffix");
+  if (!spec.suffix.empty()) {
     const auto fim = fim_tokens(*m.tok);
     if (!fim) throw ApiError(400, "model '" + m.name + "' has no fill-in-the-middle tokens; 'suffix' is not supported", "suffix", "unsupported_value");
-    prompt = m.tok->encode(fim->pre + text + fim->suf + suffix + fim->mid, eo);
-  } else if (!ids) {
-    prompt = m.tok->encode(text, eo);
+    prompt = m.tok->encode(fim->pre + spec.text + fim->suf + spec.suffix + fim->mid, eo);
+  } else if (spec.ids.empty()) {
+    prompt = m.tok->encode(spec.text, eo);
   }
   if (prompt.empty()) throw ApiError(400, "'prompt' is empty", "prompt");
-  int32_t top_logprobs = -1;
-  if (const json* lp = field(body, "logprobs")) {
-    if (!lp->is_number_integer()) throw ApiError(400, "'logprobs' must be an integer", "logprobs", "invalid_type");
-    const int64_t v = lp->get<int64_t>();
-    if (v < 0 || v > 20) throw ApiError(422, "'logprobs' must be in [0, 20]", "logprobs", "invalid_value");
-    top_logprobs = int32_t(v);
-  }
+  const int32_t top_logprobs = spec.top_logprobs;
   // Legacy completions default to 16 tokens.
   if (!common.max_tokens) common.max_tokens = std::min<int64_t>(16, m.engine->options().n_ctx - int64_t(prompt.size()));
   const int64_t budget = completion_budget(m, int64_t(prompt.size()), common);
@@ -222,6 +230,13 @@ Reply handle_completion(ServedModel& m, const json& body) {
     if (alive) env.end_stream("text_completion", include_usage, *usage, write);
   };
   return reply;
+}
+
+}  // namespace
+
+Runner completion_endpoint(const json& body) {
+  auto spec = std::make_shared<const CompletionSpec>(decode_completion(body));
+  return [spec](ServedModel& m) { return handle_completion(m, *spec); };
 }
 
 }  // namespace frugal::server

@@ -144,15 +144,12 @@ int64_t total_tokens(const std::vector<std::vector<int32_t>>& ps) {
   return n;
 }
 
-}  // namespace
-
+// The checks that need no model are made by the endpoints, before it is held; the inputs
+// (strings or token ids) are tokenized, and ids checked, with it.
 Reply handle_embeddings(ServedModel& m, const json& body) {
   const json* input = field(body, "input");
-  if (!input) throw ApiError(400, "'input' is required", "input", "missing_field");
   const std::string fmt = string_field(body, "encoding_format", "float");
-  if (fmt != "float" && fmt != "base64") throw ApiError(422, "'encoding_format' must be float or base64", "encoding_format", "invalid_value");
   if (const json* d = field(body, "dimensions")) {
-    if (!d->is_number_integer()) throw ApiError(400, "'dimensions' must be an integer", "dimensions", "invalid_type");
     if (d->get<int64_t>() != m.model->config().n_embd)
       throw ApiError(422, strfmt("'dimensions': this model's embeddings have %lld dimensions", (long long)m.model->config().n_embd),
                      "dimensions", "invalid_value");
@@ -177,9 +174,6 @@ Reply handle_embeddings(ServedModel& m, const json& body) {
 Reply handle_ollama_embed(ServedModel& m, const json& body) {
   const bool legacy = !body.contains("input") && body.contains("prompt");
   const json* input = field(body, legacy ? "prompt" : "input");
-  if (!input) throw ApiError(400, "'input' is required", "input", "missing_field");
-  if (!input->is_string() && !(input->is_array() && !input->empty() && (*input)[0].is_string()))
-    throw ApiError(400, "'input' must be a string or a list of strings", "input", "invalid_type");
   auto prompts = std::make_shared<std::vector<std::vector<int32_t>>>(decode_inputs(m, *input, legacy ? "prompt" : "input"));
   check_lengths(m, *prompts);
   Reply r;
@@ -195,6 +189,26 @@ Reply handle_ollama_embed(ServedModel& m, const json& body) {
                  {"prompt_eval_count", total_tokens(*prompts)}});
   };
   return r;
+}
+
+}  // namespace
+
+Runner embeddings_endpoint(const json& body) {
+  if (!field(body, "input")) throw ApiError(400, "'input' is required", "input", "missing_field");
+  const std::string fmt = string_field(body, "encoding_format", "float");
+  if (fmt != "float" && fmt != "base64") throw ApiError(422, "'encoding_format' must be float or base64", "encoding_format", "invalid_value");
+  if (const json* d = field(body, "dimensions"); d && !d->is_number_integer())
+    throw ApiError(400, "'dimensions' must be an integer", "dimensions", "invalid_type");
+  return [body](ServedModel& m) { return handle_embeddings(m, body); };
+}
+
+Runner ollama_embed_endpoint(const json& body) {
+  const bool legacy = !body.contains("input") && body.contains("prompt");
+  const json* input = field(body, legacy ? "prompt" : "input");
+  if (!input) throw ApiError(400, "'input' is required", "input", "missing_field");
+  if (!input->is_string() && !(input->is_array() && !input->empty() && (*input)[0].is_string()))
+    throw ApiError(400, "'input' must be a string or a list of strings", "input", "invalid_type");
+  return [body](ServedModel& m) { return handle_ollama_embed(m, body); };
 }
 
 }  // namespace frugal::server

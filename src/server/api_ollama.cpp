@@ -1,9 +1,8 @@
 // Ollama's API: /api/chat and /api/generate (NDJSON streaming, on by default as in Ollama),
-// /api/tags, /api/show, /api/ps and /api/version. Chat requests are decoded into the
-// chat-completions shape the rest of the server validates (options, format, think, tools;
-// Ollama's tool results carry no call id, so they are paired with the calls they answer in
-// order), and the output parser's deltas are encoded as Ollama's messages: thinking apart from
-// content, tool calls with their arguments as objects, durations in nanoseconds.
+// /api/tags, /api/show, /api/ps and /api/version. Chat and generate bodies are decoded into a
+// ChatSpec (chat_spec_ollama.cpp); here the output parser's deltas are encoded as Ollama's
+// messages: thinking apart from content, tool calls with their arguments as objects,
+// durations in nanoseconds.
 #include <sys/stat.h>
 
 #include <chrono>
@@ -30,120 +29,6 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
-
-// options {temperature, top_p, top_k, min_p, seed, num_predict, stop, repeat_penalty,
-// presence_penalty, frequency_penalty, ...} into chat-completions fields; options frugal has
-// no use for (num_ctx, num_thread, mirostat, ...) are ignored, as Ollama ignores unknown ones.
-void decode_options(const json& body, json& out) {
-  auto o = body.find("options");
-  if (o == body.end() || o->is_null()) return;
-  if (!o->is_object()) bad_field("options", "expected an object");
-  const std::pair<const char*, const char*> same[] = {{"temperature", "temperature"}, {"top_p", "top_p"},
-                                                      {"top_k", "top_k"},             {"min_p", "min_p"},
-                                                      {"seed", "seed"},               {"stop", "stop"},
-                                                      {"repeat_penalty", "repetition_penalty"},
-                                                      {"presence_penalty", "presence_penalty"},
-                                                      {"frequency_penalty", "frequency_penalty"}};
-  for (auto [from, to] : same)
-    if (auto v = o->find(from); v != o->end() && !v->is_null()) out[to] = *v;
-  if (auto n = o->find("num_predict"); n != o->end() && !n->is_null()) {
-    if (!n->is_number_integer()) bad_field("options.num_predict", "expected an integer");
-    if (n->get<int64_t>() >= 0) out["max_tokens"] = *n;  // -1 (no limit) and -2 (fill the context): up to the context
-  }
-}
-
-// format: "json" or a JSON schema object; think: a boolean or "low" / "medium" / "high".
-void decode_format_think(const json& body, json& out) {
-  if (auto f = body.find("format"); f != body.end() && !f->is_null()) {
-    if (f->is_string() && f->get<std::string>() == "json") out["response_format"] = {{"type", "json_object"}};
-    else if (f->is_string() && f->get<std::string>().empty()) {
-    } else if (f->is_object()) out["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "format"}, {"schema", *f}}}};
-    else bad_field("format", "expected \"json\" or a JSON schema object");
-  }
-  if (auto t = body.find("think"); t != body.end() && !t->is_null()) {
-    if (t->is_boolean()) {
-      out["thinking"] = {{"type", t->get<bool>() ? "enabled" : "disabled"}};
-    } else if (t->is_string() && (*t == "low" || *t == "medium" || *t == "high")) {
-      out["thinking"] = {{"type", "enabled"}};
-      out["reasoning_effort"] = *t;
-    } else {
-      bad_field("think", "expected true, false, \"low\", \"medium\" or \"high\"");
-    }
-  }
-}
-
-// Ollama messages into chat-completions messages: assistant tool calls get ids, and each tool
-// result is paired with the first unanswered call (of its tool_name, when given).
-json decode_messages(const json& msgs) {
-  if (!msgs.is_array()) bad_field("messages", "expected an array");
-  json out = json::array();
-  std::vector<std::pair<std::string, std::string>> pending;  // (id, name) of unanswered calls
-  for (size_t i = 0; i < msgs.size(); ++i) {
-    const json& m = msgs[i];
-    const std::string p = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) bad_field(p, "expected an object");
-    auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) bad_field(p + ".role", "missing or not a string");
-    if (auto im = m.find("images"); im != m.end() && !im->is_null() && !(im->is_array() && im->empty()))
-      bad_field(p + ".images", "images are not supported: this server runs text-only models");
-    json msg = {{"role", *role}};
-    if (auto c = m.find("content"); c != m.end()) msg["content"] = *c;
-    else msg["content"] = "";
-    if (auto th = m.find("thinking"); th != m.end() && th->is_string() && !th->get<std::string>().empty())
-      msg["reasoning_content"] = *th;
-    if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null()) {
-      if (!tc->is_array()) bad_field(p + ".tool_calls", "expected an array");
-      json calls = json::array();
-      for (size_t k = 0; k < tc->size(); ++k) {
-        const json& c = (*tc)[k];
-        const std::string q = p + ".tool_calls[" + std::to_string(k) + "]";
-        auto fn = c.is_object() ? c.find("function") : c.end();
-        if (!c.is_object() || fn == c.end() || !fn->is_object()) bad_field(q + ".function", "expected an object");
-        auto name = fn->find("name");
-        if (name == fn->end() || !name->is_string()) bad_field(q + ".function.name", "missing or not a string");
-        auto args = fn->find("arguments");
-        const std::string id = c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "call_" + std::to_string(i) + "_" + std::to_string(k);
-        pending.emplace_back(id, name->get<std::string>());
-        calls.push_back({{"id", id},
-                         {"type", "function"},
-                         {"function", {{"name", *name}, {"arguments", args == fn->end() ? json::object() : *args}}}});
-      }
-      msg["tool_calls"] = std::move(calls);
-      if (msg["content"] == "") msg["content"] = nullptr;
-    }
-    if (*role == "tool") {
-      const std::string want = m.contains("tool_name") && m["tool_name"].is_string() ? m["tool_name"].get<std::string>() : "";
-      auto it = pending.begin();
-      while (it != pending.end() && !want.empty() && it->second != want) ++it;
-      if (it == pending.end()) bad_field(p, "a tool result with no earlier tool call" + (want.empty() ? std::string() : " of '" + want + "'") + " to answer");
-      msg["tool_call_id"] = it->first;
-      pending.erase(it);
-    }
-    out.push_back(std::move(msg));
-  }
-  return out;
-}
-
-// The chat-completions body for /api/chat.
-json decode_chat(const json& body) {
-  json out = json::object();
-  if (auto m = body.find("model"); m != body.end()) out["model"] = *m;
-  auto msgs = body.find("messages");
-  if (msgs == body.end()) bad_field("messages", "required");
-  out["messages"] = decode_messages(*msgs);
-  if (auto t = body.find("tools"); t != body.end() && !t->is_null()) out["tools"] = *t;
-  decode_options(body, out);
-  decode_format_think(body, out);
-  return out;
-}
-
-// Ollama's stream flag defaults to true.
-bool wants_stream(const json& body) {
-  auto s = body.find("stream");
-  if (s == body.end() || s->is_null()) return true;
-  if (!s->is_boolean()) bad_field("stream", "expected a boolean");
-  return s->get<bool>();
-}
 
 json tool_calls_json(const std::vector<chat::ToolCall>& calls) {
   json out = json::array();
@@ -263,47 +148,22 @@ bool ollama_load_request(const json& body) {
   return empty("messages", true) && empty("prompt", false);
 }
 
-Reply handle_ollama_chat(ServedModel& m, const json& body) {
-  if (auto msgs = body.find("messages"); msgs == body.end() || (msgs->is_array() && msgs->empty()))
-    return load_reply(m, true, keep_alive_zero(body));
-  const bool stream = wants_stream(body);
-  return run(m, prepare_chat(m, decode_chat(body)), stream, true);
+Runner ollama_chat_endpoint(const json& body) {
+  if (ollama_load_request(body)) {
+    const bool unload = keep_alive_zero(body);
+    return [unload](ServedModel& m) { return load_reply(m, true, unload); };
+  }
+  auto spec = std::make_shared<const ChatSpec>(decode_ollama_chat(body));
+  return [spec](ServedModel& m) { return run(m, prepare_chat(m, *spec), spec->common.stream, true); };
 }
 
-Reply handle_ollama_generate(ServedModel& m, const json& body) {
-  auto pr = body.find("prompt");
-  if (pr != body.end() && !pr->is_null() && !pr->is_string()) bad_field("prompt", "expected a string");
-  const std::string prompt = pr == body.end() || pr->is_null() ? "" : pr->get<std::string>();
-  if (prompt.empty()) return load_reply(m, false, keep_alive_zero(body));
-  const bool stream = wants_stream(body);
-  if (auto s = body.find("suffix"); s != body.end() && s->is_string() && !s->get<std::string>().empty())
-    bad_field("suffix", "fill-in-the-middle is served at /v1/completions ('suffix')");
-  if (auto t = body.find("template"); t != body.end() && t->is_string() && !t->get<std::string>().empty())
-    bad_field("template", "Go templates are not supported; the model's own chat template is used");
-  if (auto im = body.find("images"); im != body.end() && im->is_array() && !im->empty())
-    bad_field("images", "images are not supported: this server runs text-only models");
-  json chat = json::object();
-  decode_options(body, chat);
-  decode_format_think(body, chat);
-  const bool raw = body.contains("raw") && body["raw"].is_boolean() && body["raw"].get<bool>();
-  if (!raw) {
-    json msgs = json::array();
-    if (auto s = body.find("system"); s != body.end() && s->is_string() && !s->get<std::string>().empty())
-      msgs.push_back({{"role", "system"}, {"content", *s}});
-    msgs.push_back({{"role", "user"}, {"content", prompt}});
-    chat["messages"] = std::move(msgs);
-    return run(m, prepare_chat(m, chat), stream, false);
+Runner ollama_generate_endpoint(const json& body) {
+  if (ollama_load_request(body)) {
+    const bool unload = keep_alive_zero(body);
+    return [unload](ServedModel& m) { return load_reply(m, false, unload); };
   }
-  // raw: the prompt as it is (with the BOS the model was trained with), no reasoning split.
-  ChatRequest req;
-  req.common = parse_common(chat);
-  EncodeOptions eo;
-  eo.add_special = true;
-  req.prompt = m.tok->encode(prompt, eo);
-  req.parser.parse_reasoning = false;
-  req.parser.stop = req.common.stop;
-  if (chat.contains("response_format")) bad_field("format", "a JSON format needs the chat template (raw: false)");
-  return run(m, req, stream, false);
+  auto spec = std::make_shared<const ChatSpec>(decode_ollama_generate(body));
+  return [spec](ServedModel& m) { return run(m, prepare_chat(m, *spec), spec->common.stream, false); };
 }
 
 namespace {

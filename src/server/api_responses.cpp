@@ -1,8 +1,7 @@
 // POST /v1/responses: OpenAI's Responses API, which newer OpenAI clients and agent SDKs call
-// instead of chat completions. The request (instructions, input as text or items: messages,
-// function_call, function_call_output) is decoded into the chat-completions shape the rest of
-// the server validates, and the output parser's deltas are encoded as output items (reasoning,
-// message, function_call) and the Responses stream events (response.created, output_item.added,
+// instead of chat completions. The body is decoded into a ChatSpec (chat_spec_responses.cpp);
+// here the output parser's deltas are encoded as output items (reasoning, message,
+// function_call) and the Responses stream events (response.created, output_item.added,
 // content_part.added, output_text.delta, ..., response.completed), each numbered. frugal stores
 // no responses: previous_response_id is a 400 (send the conversation as input items).
 #include "server/api.h"
@@ -11,125 +10,6 @@
 namespace frugal::server {
 
 namespace {
-
-// A message's content: a string, or input_text / output_text parts (joined).
-std::string content_text(const json& c, const std::string& path) {
-  if (c.is_string()) return c.get<std::string>();
-  if (!c.is_array()) bad_field(path, std::string("expected a string or an array of content parts, got ") + c.type_name());
-  std::string out;
-  for (size_t i = 0; i < c.size(); ++i) {
-    const std::string p = path + "[" + std::to_string(i) + "]";
-    if (!c[i].is_object()) bad_field(p, std::string("expected a content part object, got ") + c[i].type_name());
-    const std::string& type = required_string(c[i], "type", p);
-    if (type == "input_text" || type == "output_text" || type == "text") out += required_string(c[i], "text", p);
-    else if (type == "refusal") out += required_string(c[i], "refusal", p);
-    else bad_field(p + ".type", "'" + type + "' parts are not supported: this server runs text-only models");
-  }
-  return out;
-}
-
-// The input items as chat-completions messages. Consecutive function_call items are one
-// assistant turn's tool calls; a function_call_output is a tool message.
-json decode_input(const json& input) {
-  json msgs = json::array();
-  if (input.is_string()) {
-    msgs.push_back({{"role", "user"}, {"content", input}});
-    return msgs;
-  }
-  if (!input.is_array()) bad_field("input", std::string("expected a string or an array of items, got ") + input.type_name());
-  for (size_t i = 0; i < input.size(); ++i) {
-    const json& it = input[i];
-    const std::string p = "input[" + std::to_string(i) + "]";
-    if (!it.is_object()) bad_field(p, std::string("expected an item object, got ") + it.type_name());
-    const std::string type = it.contains("type") && it["type"].is_string() ? it["type"].get<std::string>() : "message";
-    if (type == "message") {
-      std::string role = required_string(it, "role", p);
-      if (role == "developer") role = "system";
-      if (role != "user" && role != "assistant" && role != "system")
-        bad_field(p + ".role", "expected user, assistant, system or developer, got \"" + role + "\"");
-      auto c = it.find("content");
-      if (c == it.end()) bad_field(p + ".content", "required");
-      msgs.push_back({{"role", role}, {"content", content_text(*c, p + ".content")}});
-    } else if (type == "function_call") {
-      json call = {{"id", required_string(it, "call_id", p)}, {"type", "function"},
-                   {"function", {{"name", required_string(it, "name", p)}, {"arguments", required_string(it, "arguments", p)}}}};
-      // Joins the assistant turn before it (its text, or earlier calls of the same turn); a
-      // turn of calls alone has null content, as chat templates expect.
-      if (msgs.empty() || msgs.back()["role"] != "assistant") msgs.push_back({{"role", "assistant"}, {"content", nullptr}});
-      json& last = msgs.back();
-      if (last["content"].is_string() && last["content"].get<std::string>().empty()) last["content"] = nullptr;
-      if (!last.contains("tool_calls")) last["tool_calls"] = json::array();
-      last["tool_calls"].push_back(std::move(call));
-    } else if (type == "function_call_output") {
-      const json* out = it.contains("output") ? &it["output"] : nullptr;
-      if (!out) bad_field(p + ".output", "required");
-      msgs.push_back({{"role", "tool"}, {"tool_call_id", required_string(it, "call_id", p)},
-                      {"content", out->is_string() ? out->get<std::string>() : content_text(*out, p + ".output")}});
-    } else if (type == "reasoning") {
-      // The model's earlier reasoning: templates drop it from past turns anyway.
-    } else {
-      bad_field(p + ".type", "'" + type + "' items are not supported (message, function_call, function_call_output, reasoning)");
-    }
-  }
-  if (msgs.empty()) bad_field("input", "no messages");
-  return msgs;
-}
-
-json decode_request(const json& body) {
-  json out = json::object();
-  if (auto prev = body.find("previous_response_id"); prev != body.end() && !prev->is_null())
-    bad_field("previous_response_id", "not supported: this server stores no responses; send the conversation as input items");
-  auto in = body.find("input");
-  if (in == body.end() || in->is_null()) bad_field("input", "required");
-  json msgs = decode_input(*in);
-  if (auto ins = body.find("instructions"); ins != body.end() && !ins->is_null()) {
-    if (!ins->is_string()) bad_field("instructions", "expected a string");
-    msgs.insert(msgs.begin(), json{{"role", "system"}, {"content", *ins}});
-  }
-  out["messages"] = std::move(msgs);
-  if (auto mt = body.find("max_output_tokens"); mt != body.end() && !mt->is_null()) out["max_tokens"] = *mt;
-  for (const char* k : {"temperature", "top_p", "stream", "seed", "top_k", "min_p", "thinking", "keep_alive"})
-    if (auto v = body.find(k); v != body.end()) out[k] = *v;
-  if (auto t = body.find("tools"); t != body.end() && !t->is_null()) {
-    if (!t->is_array()) bad_field("tools", "expected an array");
-    json tools = json::array();
-    for (size_t i = 0; i < t->size(); ++i) {
-      const json& tool = (*t)[i];
-      const std::string p = "tools[" + std::to_string(i) + "]";
-      if (!tool.is_object()) bad_field(p, "expected an object");
-      const std::string& type = required_string(tool, "type", p);
-      if (type != "function") bad_field(p + ".type", "'" + type + "' tools are not supported; define function tools");
-      json fn = {{"name", required_string(tool, "name", p)}};
-      if (auto d = tool.find("description"); d != tool.end() && !d->is_null()) fn["description"] = *d;
-      if (auto s = tool.find("parameters"); s != tool.end() && !s->is_null()) fn["parameters"] = *s;
-      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
-    }
-    out["tools"] = std::move(tools);
-  }
-  if (auto tc = body.find("tool_choice"); tc != body.end() && !tc->is_null()) {
-    if (tc->is_string()) out["tool_choice"] = *tc;
-    else if (tc->is_object() && tc->value("type", "") == "function")
-      out["tool_choice"] = {{"type", "function"}, {"function", {{"name", required_string(*tc, "name", "tool_choice")}}}};
-    else bad_field("tool_choice", "expected auto, none, required or {\"type\": \"function\", \"name\": ...}");
-  }
-  if (auto tx = body.find("text"); tx != body.end() && tx->is_object()) {
-    if (auto f = tx->find("format"); f != tx->end() && f->is_object()) {
-      const std::string& type = required_string(*f, "type", "text.format");
-      if (type == "json_object") out["response_format"] = {{"type", "json_object"}};
-      else if (type == "json_schema") {
-        auto s = f->find("schema");
-        if (s == f->end() || !s->is_object()) bad_field("text.format.schema", "required, an object");
-        out["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", f->value("name", "output")}, {"schema", *s}}}};
-      } else if (type != "text") bad_field("text.format.type", "expected text, json_object or json_schema");
-    }
-  }
-  if (auto r = body.find("reasoning"); r != body.end() && r->is_object())
-    if (auto e = r->find("effort"); e != r->end() && e->is_string()) {
-      if (*e == "none") out["thinking"] = {{"type", "disabled"}};
-      else out["reasoning_effort"] = *e;
-    }
-  return out;
-}
 
 // The response object, as it stands (status in_progress while streaming).
 struct ResponseShape {
@@ -268,8 +148,8 @@ class ItemWriter {
 
 }  // namespace
 
-Reply handle_responses(ServedModel& m, const json& body) {
-  const ChatRequest req = prepare_chat(m, decode_request(body));
+static Reply handle_responses(ServedModel& m, const ChatSpec& spec, const json& body) {
+  const ChatRequest req = prepare_chat(m, spec);
   Reply reply;
   auto run = std::make_shared<OneChoice>(m, req, reply.log);
   ResponseShape shape{make_id("resp_"), m.name, unix_now(), body};
@@ -300,6 +180,11 @@ Reply handle_responses(ServedModel& m, const json& body) {
            {{"response", shape.object(status, w.output(), usage_json(*run))}});
   };
   return reply;
+}
+
+Runner responses_endpoint(const json& body) {
+  auto spec = std::make_shared<const ChatSpec>(decode_responses(body));
+  return [spec, body](ServedModel& m) { return handle_responses(m, *spec, body); };
 }
 
 }  // namespace frugal::server

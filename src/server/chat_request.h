@@ -1,13 +1,15 @@
-// A chat completion request turned into what the engine and the output parser need: the
-// prompt rendered with the model's own template (tools, thinking switches, prefix completion),
-// the sampling fields, logprobs, and the output constraint (response_format, or a forced tool
-// call). Every error is an ApiError naming the field.
+// A decoded chat request (chat_spec.h) turned into what the engine and the output parser need
+// for one model: the prompt rendered with the model's own template (tools, thinking switches,
+// prefix completion), and the output constraint (the format, or a forced tool call in the
+// model's tool-call syntax). What can still fail here depends on the model (no template, a
+// template that rejects the conversation, no tool-call syntax to force).
 #pragma once
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "server/api_common.h"
+#include "server/chat_spec.h"
 
 namespace frugal::server {
 
@@ -24,6 +26,6 @@ struct ChatRequest {
   bool schema_from_tools = false;
 };
 
-ChatRequest prepare_chat(ServedModel& m, const json& body);
+ChatRequest prepare_chat(ServedModel& m, const ChatSpec& spec);
 
 }  // namespace frugal::server

@@ -180,9 +180,8 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     });
   };
 
-  using Handler = Reply (*)(ServedModel&, const json&);
-  auto generate = [this, S, model_of, authenticate, respond](Handler handler, Dialect dialect = Dialect::openai, bool chat = true) {
-    return [this, S, model_of, authenticate, respond, handler, dialect, chat](const httplib::Request& req, httplib::Response& res) {
+  auto generate = [this, S, model_of, authenticate, respond](Endpoint endpoint, Dialect dialect = Dialect::openai, bool chat = true) {
+    return [this, S, model_of, authenticate, respond, endpoint, dialect, chat](const httplib::Request& req, httplib::Response& res) {
       try {
         if (S->stopping) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
         const std::string who = authenticate(req);
@@ -198,6 +197,8 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
         std::optional<KeepAlive> keep;
         if (const json* k = field(body, "keep_alive")) keep = parse_keep_alive(*k);
         apply_defaults(body, shelf_.spec(rv.index), rv.thinking, dialect, chat);
+        // Decoded before the model is held: a malformed request loads nothing.
+        Runner handler = endpoint(body);
 
         std::shared_ptr<ModelLease> lease = shelf_.try_acquire(rv);
         // Ollama's empty request with keep_alive 0 unloads; a model not loaded is not loaded for it.
@@ -215,12 +216,12 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
                                            std::chrono::milliseconds(1500));
         if (lease) {
           if (keep) lease->set_keep_alive(*keep);
-          return respond(res, handler(lease->model(), body), guard, lease);
+          return respond(res, handler(lease->model()), guard, lease);
         }
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
         res.set_chunked_content_provider(
-            "text/event-stream", [this, rv, body, keep, handler, dialect, guard](size_t, httplib::DataSink& sink) {
+            "text/event-stream", [this, rv, keep, handler, dialect, guard](size_t, httplib::DataSink& sink) {
               auto write = [&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); };
               try {
                 std::unique_ptr<ModelLease> lease = shelf_.acquire(rv, [&](double p) {
@@ -228,7 +229,7 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
                 });
                 if (lease) {
                   if (keep) lease->set_keep_alive(*keep);
-                  Reply r = handler(lease->model(), body);
+                  Reply r = handler(lease->model());
                   t_log = r.log;
                   if (r.stream) r.stream(write);
                   else write("data: " + r.body([&] { return sink.is_writable(); }) + "\n\n");
@@ -248,22 +249,22 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
       }
     };
   };
-  svr.Post("/v1/chat/completions", generate(handle_chat));
-  svr.Post("/chat/completions", generate(handle_chat));  // DeepSeek's base URL has no /v1
-  svr.Post("/v1/completions", generate(handle_completion, Dialect::openai, false));
-  svr.Post("/completions", generate(handle_completion, Dialect::openai, false));
-  svr.Post("/beta/completions", generate(handle_completion, Dialect::openai, false));
-  svr.Post("/beta/chat/completions", generate(handle_chat));
-  svr.Post("/v1/embeddings", generate(handle_embeddings, Dialect::openai, false));
-  svr.Post("/embeddings", generate(handle_embeddings, Dialect::openai, false));
-  svr.Post("/api/embed", generate(handle_ollama_embed, Dialect::ollama, false));
-  svr.Post("/api/embeddings", generate(handle_ollama_embed, Dialect::ollama, false));
-  svr.Post("/v1/responses", generate(handle_responses));
-  svr.Post("/responses", generate(handle_responses));
-  svr.Post("/v1/messages", generate(handle_messages, Dialect::anthropic));
-  svr.Post("/anthropic/v1/messages", generate(handle_messages, Dialect::anthropic));  // DeepSeek's path
-  svr.Post("/api/chat", generate(handle_ollama_chat, Dialect::ollama));
-  svr.Post("/api/generate", generate(handle_ollama_generate, Dialect::ollama));  // raw: true ignores think
+  svr.Post("/v1/chat/completions", generate(chat_endpoint));
+  svr.Post("/chat/completions", generate(chat_endpoint));  // DeepSeek's base URL has no /v1
+  svr.Post("/v1/completions", generate(completion_endpoint, Dialect::openai, false));
+  svr.Post("/completions", generate(completion_endpoint, Dialect::openai, false));
+  svr.Post("/beta/completions", generate(completion_endpoint, Dialect::openai, false));
+  svr.Post("/beta/chat/completions", generate(chat_endpoint));
+  svr.Post("/v1/embeddings", generate(embeddings_endpoint, Dialect::openai, false));
+  svr.Post("/embeddings", generate(embeddings_endpoint, Dialect::openai, false));
+  svr.Post("/api/embed", generate(ollama_embed_endpoint, Dialect::ollama, false));
+  svr.Post("/api/embeddings", generate(ollama_embed_endpoint, Dialect::ollama, false));
+  svr.Post("/v1/responses", generate(responses_endpoint));
+  svr.Post("/responses", generate(responses_endpoint));
+  svr.Post("/v1/messages", generate(messages_endpoint, Dialect::anthropic));
+  svr.Post("/anthropic/v1/messages", generate(messages_endpoint, Dialect::anthropic));  // DeepSeek's path
+  svr.Post("/api/chat", generate(ollama_chat_endpoint, Dialect::ollama));
+  svr.Post("/api/generate", generate(ollama_generate_endpoint, Dialect::ollama));  // raw: true ignores think
   auto ollama_list = [this, authenticate](bool running) {
     return [this, authenticate, running](const httplib::Request& req, httplib::Response& res) {
       try {

@@ -45,6 +45,22 @@ if (mode === 'count') {
     eq((await get('/api/ps')).models.length, 0, '/api/ps');
   });
 
+  await check('a malformed request is refused before its model loads, in each dialect', async () => {
+    const bad = [
+      ['/v1/chat/completions', { model: A, messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, 'messages[0].content[0].type'],
+      ['/api/chat', { model: A, messages: [{ role: 'user', content: 'hi' }], options: { temperature: 'hot' } }, 'options.temperature'],
+      ['/v1/messages', { model: A, max_tokens: 8, messages: [{ role: 'user', content: [{ type: 'image' }] }] }, 'messages[0].content[0].type'],
+      ['/v1/responses', { model: A, input: 'hi', reasoning: { effort: 'extreme' } }, 'reasoning.effort'],
+    ];
+    for (const [path, body, field] of bad) {
+      const r = await post(path, body);
+      assert(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.text.slice(0, 200)}`);
+      assert(r.text.includes(field), `${path}: the error names ${field}: ${r.text.slice(0, 300)}`);
+    }
+    eq((await models())[A].state, 'available', 'nothing loaded');
+    eq(await metric('frugal_model_loads_total', A), 0, 'loads');
+  });
+
   await check('requests alternating among three models all succeed; --max-loaded 1 evicts and reloads', async () => {
     for (const m of [A, B, C, A, B, C]) {
       const r = await chat(m);

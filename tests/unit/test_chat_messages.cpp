@@ -1,5 +1,6 @@
-// Chat messages: normalization into a chat-template context, and the errors untrusted requests
-// get (each naming the message index and the field).
+// Chat messages: OpenAI-shaped messages decoded into typed ones and rendered into a
+// chat-template context, and the errors untrusted requests get (each a FieldError whose path
+// names the message index and the field).
 #include <gtest/gtest.h>
 
 #include "chat/messages.h"
@@ -10,11 +11,18 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-// The error message normalize_messages throws for `messages` (empty when it does not throw).
-std::string error_of(const json& messages, const NormalizeOptions& opts = {}) {
+// The messages decoded and rendered back into the template context's shape.
+json normalize_messages(const json& messages, bool arguments_as_text = false) {
+  return template_messages(decode_messages(messages), arguments_as_text);
+}
+
+// The error decoding `messages` throws (empty when it does not throw); the FieldError's path
+// must begin its message.
+std::string error_of(const json& messages) {
   try {
-    normalize_messages(messages, opts);
-  } catch (const frugal::Error& e) {
+    decode_messages(messages);
+  } catch (const FieldError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(e.path + ": ", 0), 0u) << e.what();
     return e.what();
   }
   return {};
@@ -67,7 +75,7 @@ TEST(ChatMessages, ArgumentsKeptAsStringsForDeepSeekTemplates) {
   json in = json::parse(R"([{"role": "assistant", "tool_calls": [
     {"type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}},
     {"type": "function", "function": {"name": "g", "arguments": {"b": 2}}}]}])");
-  json out = normalize_messages(in, NormalizeOptions{.parse_tool_arguments = false});
+  json out = normalize_messages(in, /*arguments_as_text=*/true);
   EXPECT_EQ(out[0]["tool_calls"][0]["function"]["arguments"], "{\"a\": 1}");
   EXPECT_EQ(out[0]["tool_calls"][1]["function"]["arguments"], "{\"b\":2}");
 }
@@ -105,7 +113,7 @@ TEST(ChatMessages, TemplateContext) {
   opts.eos_token = "<｜end▁of▁sentence｜>";
   opts.thinking = false;
   opts.extra = json::parse(R"({"custom": 1})");
-  json ctx = build_template_context(messages, opts);
+  json ctx = build_template_context(decode_messages(messages), {}, opts);
   EXPECT_EQ(ctx["messages"], messages);
   EXPECT_FALSE(ctx.contains("tools"));  // none given: undefined, so `if tools` is false
   EXPECT_EQ(ctx["add_generation_prompt"], true);
@@ -115,22 +123,21 @@ TEST(ChatMessages, TemplateContext) {
   EXPECT_EQ(ctx["thinking"], false);
   EXPECT_EQ(ctx["custom"], 1);
 
-  opts.tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather", "description": "d",
+  const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather", "description": "d",
                                "parameters": {"type": "object", "properties": {}}}}])");
   opts.thinking.reset();
-  ctx = build_template_context(messages, opts);
-  EXPECT_EQ(ctx["tools"], opts.tools);
+  ctx = build_template_context(decode_messages(messages), decode_tools(tools), opts);
+  EXPECT_EQ(ctx["tools"], tools);
   EXPECT_FALSE(ctx.contains("enable_thinking"));
 
-  opts.tools = json::array();
-  EXPECT_FALSE(build_template_context(messages, opts).contains("tools"));
+  EXPECT_FALSE(build_template_context(decode_messages(messages), decode_tools(json::array()), opts).contains("tools"));
 }
 
 TEST(ChatMessages, ToolDefinitionErrors) {
   auto err = [](const char* tools) -> std::string {
     try {
-      normalize_tools(json::parse(tools));
-    } catch (const frugal::Error& e) {
+      decode_tools(json::parse(tools));
+    } catch (const FieldError& e) {
       return e.what();
     }
     return {};
