@@ -71,8 +71,16 @@ case $TARGET in
     DICT=$ROOT/tests/fuzz/models_toml.dict
     make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" models_toml "$1"; }
     ;;
+  request)
+    SOURCES=("$ROOT"/src/server/chat_spec*.cpp "$ROOT"/src/server/request_fields.cpp "$ROOT"/src/chat/messages.cpp
+             "$ROOT"/src/core/*.cpp)
+    LIBS=(-lutf8proc)
+    MAX_LEN=8192
+    DICT=$ROOT/tests/fuzz/request.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" request "$1"; }
+    ;;
   *)
-    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja, output_parser, json_schema, models_toml)" >&2
+    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja, output_parser, json_schema, models_toml, request)" >&2
     exit 2
     ;;
 esac

@@ -10,7 +10,7 @@
 # recovery off: the first report fails its test. The fuzz tests are left out of sanitizer
 # runs unless CTEST_ARGS select tests themselves: they build their own ASan + UBSan targets
 # (scripts/fuzz.sh) in every run. With no CTEST_ARGS, TSan runs the tests with threads in
-# them (pool, matmul, prefix cache, generator, engine, server), where a race can live;
+# them (pools, matmul, prefix cache, generator, engine, server), where a race can live;
 # tests/tsan.supp says what it does not check and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ if [ $# -eq 0 ]; then
   if [ "$san" = thread ]; then
     # (server.test_default_model asks 240 questions: ~8 minutes under TSan, and its server
     # paths are the ones test_serve_api runs.)
-    set -- -R 'ThreadPool|Matmul|PrefixCache|Generator|BatchTest|ModelShelf|server\.' -E '^server\.test_default_model$'
+    set -- -R 'ThreadPool|ConnectionPool|Matmul|PrefixCache|Generator|BatchTest|ModelShelf|server\.' -E '^server\.test_default_model$'
   else
     set -- -E '^fuzz\.'
   fi

@@ -83,6 +83,8 @@ const CommandHelp kHelp{
        {"--cors", "ORIGIN", "let web pages from ORIGIN (\"*\": any) call the API; repeatable [none]"},
        {"--max-per-key", "N", "concurrent requests per API key, for multi-tenant servers; 0 = no cap [0]"},
        {"--max-body-mb", "N", "largest request body [8]"},
+       {"--max-connections", "N", "connections served at once, a thread each, made on demand; more wait [1024]"},
+       {"--timeout", "SECONDS", "drop a client whose socket read or write waits this long (a stream: cancelled) [60]"},
        {"--shutdown-grace", "SECONDS", "on SIGTERM, let running requests finish this long [30]"},
        {"--quiet", "", "no request log"}}},
      {"engine",
@@ -126,6 +128,8 @@ int cmd_serve(int argc, char** argv) {
   so.max_body_bytes = size_t(a.get_int({"--max-body-mb"}, 8)) << 20;
   so.shutdown_grace = std::chrono::seconds(a.get_int({"--shutdown-grace"}, 30));
   so.quiet = a.flag({"--quiet"});
+  so.max_connections = int(std::clamp<int64_t>(a.get_int({"--max-connections"}, so.max_connections), 1, 65536));
+  so.timeout = std::chrono::seconds(std::clamp<int64_t>(a.get_int({"--timeout"}, so.timeout.count()), 1, 86400));
   EngineOptions eo;
   eo.n_ctx = a.get_int({"-c", "--ctx-size"}, 0);
   eo.max_seqs = a.get_int({"--max-seqs", "-np"}, 8);
@@ -198,6 +202,7 @@ int cmd_serve(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
+  signal(SIGXFSZ, SIG_IGN);  // a file size limit (ulimit -f) fails a cache write, it does not kill the server
 
   Metrics metrics;
   // What each model's engine gets: the server's options, the model's own context and slots.
@@ -271,10 +276,10 @@ int cmd_serve(int argc, char** argv) {
     shelf.preload();
   }
 
-  // A connection holds a thread for its whole request: enough for every request the loaded
-  // engines run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
+  // A connection holds a thread for its whole request: at least enough for every request the
+  // loaded engines run or queue, plus room for the ones that get a quick 429 or a /metrics scrape.
   const int64_t resident = shelf_opts.max_loaded > 0 ? std::min<int64_t>(shelf_opts.max_loaded, int64_t(n_specs)) : int64_t(n_specs);
-  so.http_threads = int(std::clamp<int64_t>(resident * (eo.max_seqs + eo.max_queue) + 16, so.http_threads, 4096));
+  so.max_connections = int(std::max<int64_t>(so.max_connections, std::min<int64_t>(resident * (eo.max_seqs + eo.max_queue) + 16, 16384)));
   server::HttpServer http(shelf, so, metrics);
   if (so.api_keys.empty() && so.host != "127.0.0.1" && so.host != "localhost" && so.host != "::1")
     std::fprintf(stderr, "warning: listening on %s without --api-key: anyone who can reach this port can use the models\n",

@@ -1,6 +1,7 @@
 #include "core/mmap_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -17,6 +19,75 @@
 #include "core/error.h"
 
 namespace frugal {
+
+namespace {
+
+// A mapped file that shrinks or is rewritten in place while in use (`truncate`, `cp` over it)
+// makes the next read of a page past its new end a SIGBUS: nothing can prevent that but
+// replacing files by rename (what frugal's own writers do: the old inode stays mapped). So
+// that it is not a silent crash, the handler names the file before the process dies. The
+// registry is a fixed table of atomics: the handler may only read it.
+struct MapSlot {
+  std::atomic<uintptr_t> begin{0}, end{0};
+  char path[240] = {};
+};
+MapSlot g_maps[64];
+
+void write_str(const char* s) {
+  size_t n = std::strlen(s);
+  while (n) {
+    const ssize_t w = ::write(2, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= size_t(w);
+  }
+}
+
+void on_sigbus(int sig, siginfo_t* info, void*) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (MapSlot& m : g_maps) {
+    if (a >= m.begin.load() && a < m.end.load()) {
+      write_str("\nfrugal: fatal: ");
+      write_str(m.path);
+      write_str(" changed on disk while in use (truncated or rewritten in place): its mapped weights cannot be read. "
+                "Replace a model file by writing a new one and renaming it over the old.\n");
+      break;
+    }
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void register_map(const uint8_t* p, size_t n, const std::string& path) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa = {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  for (MapSlot& m : g_maps)
+    if (m.begin.load() == 0) {
+      m.end.store(0);
+      std::snprintf(m.path, sizeof m.path, "%s", path.c_str());
+      m.begin.store(reinterpret_cast<uintptr_t>(p));
+      m.end.store(reinterpret_cast<uintptr_t>(p) + n);
+      return;
+    }
+}
+
+void unregister_map(const uint8_t* p) {
+  for (MapSlot& m : g_maps)
+    if (m.begin.load() == reinterpret_cast<uintptr_t>(p)) {
+      m.end.store(0);
+      m.begin.store(0);
+    }
+}
+
+}  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -34,6 +105,7 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       fail("%s: mmap failed: %s", path.c_str(), std::strerror(errno));
     }
     data_ = static_cast<const uint8_t*>(p);
+    register_map(data_, size_, path_);
   }
   ::close(fd);
 }
@@ -65,7 +137,10 @@ void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_) {
+    unregister_map(data_);
+    ::munmap(const_cast<uint8_t*>(data_), size_);
+  }
 }
 
 MappedFile::MappedFile(MappedFile&& o) noexcept
@@ -73,7 +148,10 @@ MappedFile::MappedFile(MappedFile&& o) noexcept
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
   if (this != &o) {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_) {
+      unregister_map(data_);
+      ::munmap(const_cast<uint8_t*>(data_), size_);
+    }
     path_ = std::move(o.path_);
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);

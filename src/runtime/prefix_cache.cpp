@@ -1,6 +1,7 @@
 #include "runtime/prefix_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unordered_map>
 
@@ -115,6 +116,12 @@ std::string PrefixCache::write_to_disk(const Node* n) {
   std::string err = disk_->write(n->chain, prefix.data(), int64_t(prefix.size()), rows.data(), n->tick);
   unwritten_.erase(n->born);  // written, or lost for good: not retried
   (err.empty() ? counters_.written_blocks : counters_.disk_write_errors) += 1;
+  // A full disk must not flood the log: the first failure of a run of them, then every 1000th.
+  if (!err.empty() && (!last_write_failed_ || counters_.disk_write_errors % 1000 == 0))
+    std::fprintf(stderr, "prefix cache: disk tier degraded (%lld blocks not written so far; RAM tier only for them): %s\n",
+                 (long long)counters_.disk_write_errors, err.c_str());
+  if (err.empty() && last_write_failed_) std::fprintf(stderr, "prefix cache: disk tier writing again\n");
+  last_write_failed_ = !err.empty();
   return err;
 }
 

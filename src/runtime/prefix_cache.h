@@ -96,6 +96,7 @@ class PrefixCache {
   void evict_to_budget();
   void evict(Node* n);
   std::string write_to_disk(const Node* n);
+  bool last_write_failed_ = false;  // the log names the first failure of a run, not each
   void check_cache(const KvCache& cache, int64_t slot, const char* what) const;
   void rows_of(int32_t phys, std::vector<uint8_t>& rows) const;  // disk layout: k rows, then v rows
   void publish();

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "server/api.h"
+#include "server/connection_pool.h"
 #include "server/web_page.h"
 
 namespace frugal::server {
@@ -36,6 +37,7 @@ struct HttpServer::Impl {
   std::map<std::string, int64_t> in_flight;  // per API key (or client address)
   std::atomic<bool> stopping{false};
   std::function<void()> on_ready;  // serve()'s: called once connections are accepted
+  std::atomic<ConnectionPool*> pool{nullptr};  // cpp-httplib owns it while serving
   Impl(const ServerOptions& o, Metrics& m) : o(o), metrics(m) {}
 };
 
@@ -107,19 +109,21 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     : impl_(std::make_unique<Impl>(o, metrics)), shelf_(shelf) {
   auto& svr = impl_->svr;
   Impl* S = impl_.get();
-  const int threads = o.http_threads;
-  // cpp-httplib makes the connection threads after bind, just before its accept loop: until
-  // then its listen backlog (5) is all there is, and a burst of clients gets connections reset
-  // (seen: 6 of 40 right after start-up under TSan, where making the threads is slow). So the
-  // server announces itself (on_ready) only once they exist.
-  svr.new_task_queue = [threads, S] {
-    auto* q = new httplib::ThreadPool(size_t(threads));
+  // Connections get threads of their own, made as they arrive (connection_pool.h); a few are
+  // made up front, before the server announces itself (on_ready), for the burst of clients
+  // that follows: cpp-httplib's listen backlog is 5, and a burst beyond it gets connections
+  // reset while threads are still being made (seen: 6 of 40 under TSan, where that is slow).
+  svr.new_task_queue = [S] {
+    auto* q = new ConnectionPool(size_t(std::min(S->o.max_connections, 16)), size_t(S->o.max_connections));
+    S->pool = q;
     if (S->on_ready) S->on_ready();
     return q;
   };
   svr.set_payload_max_length(o.max_body_bytes);
-  svr.set_read_timeout(60, 0);
-  svr.set_write_timeout(60, 0);
+  // Per socket read or write: a client silent this long, or not reading its stream, is dropped
+  // (a stream's generation is then cancelled).
+  svr.set_read_timeout(time_t(o.timeout.count()), 0);
+  svr.set_write_timeout(time_t(o.timeout.count()), 0);
 
   // The shelf entry a body names (a name, an alias, or none: the first model).
   auto model_of = [this](const json& body) -> ModelShelf::Resolved {
@@ -367,6 +371,16 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
   svr.Get("/metrics", [this, S](const httplib::Request&, httplib::Response& res) {
     std::string out;
     S->metrics.render(out);
+    if (ConnectionPool* pool = S->pool.load()) {
+      const ConnectionPool::Stats c = pool->stats();
+      out += strfmt("# HELP frugal_http_threads Threads serving HTTP connections (made on demand, up to --max-connections).\n"
+                    "# TYPE frugal_http_threads gauge\nfrugal_http_threads %zu\n"
+                    "# HELP frugal_http_connections Connections being served (a thread each).\n"
+                    "# TYPE frugal_http_connections gauge\nfrugal_http_connections %zu\n"
+                    "# HELP frugal_http_connections_waiting Connections waiting for a thread (at --max-connections).\n"
+                    "# TYPE frugal_http_connections_waiting gauge\nfrugal_http_connections_waiting %zu\n",
+                    c.threads, c.busy, c.queued);
+    }
     const std::vector<ModelStatus> st = shelf_.status();
     auto label = [](const std::string& name) {  // a label value, escaped as the format says
       std::string v;
@@ -414,6 +428,12 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     gauge("frugal_prefix_cache_disk_blocks", "Prefix-cache blocks on disk.", [](const EngineStats& s) { return s.cache.disk_blocks; });
     gauge("frugal_prefix_cache_disk_bytes", "Prefix-cache bytes on disk.", [](const EngineStats& s) { return s.cache.disk_bytes; });
     gauge("frugal_prefix_cache_disk_hit_tokens", "Prompt tokens read back from disk.", [](const EngineStats& s) { return s.cache.disk_hit_tokens; });
+    // The disk tier degrades rather than failing requests: a block it cannot write (disk full,
+    // a file size limit) stays in RAM until evicted, and is then lost, counted here.
+    gauge("frugal_prefix_cache_disk_write_errors", "Prefix-cache blocks that could not be written to disk (lost when evicted from RAM).",
+          [](const EngineStats& s) { return s.cache.disk_write_errors; });
+    gauge("frugal_prefix_cache_disk_rejected_blocks", "Bad, truncated or foreign cache files found and deleted.",
+          [](const EngineStats& s) { return s.cache.disk_rejected_blocks; });
     res.set_content(out, "text/plain; version=0.0.4");
   });
 
@@ -458,9 +478,19 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
 HttpServer::~HttpServer() = default;
 
 int HttpServer::bind() {
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's library): a burst of
+  // clients beyond it waits out SYN-ACK retransmissions (1 s, 3 s, 7 s ...) before being
+  // accepted. Listening again on the same socket raises the backlog (Linux, capped by somaxconn).
+  int listen_fd = -1;
+  impl_->svr.set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = int(sock);
+  });
   const int port = impl_->o.port == 0 ? impl_->svr.bind_to_any_port(impl_->o.host)
                                       : (impl_->svr.bind_to_port(impl_->o.host, impl_->o.port) ? impl_->o.port : -1);
   if (port < 0) fail("cannot listen on %s:%d (address in use, or not an address of this machine)", impl_->o.host.c_str(), impl_->o.port);
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   return port;
 }
 

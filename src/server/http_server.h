@@ -28,7 +28,11 @@ struct ServerOptions {
   // Concurrent requests per API key; 0 = no cap (the default, as DeepSeek's API: the engine's
   // queue bounds the load). For servers shared by several tenants, each with its own key.
   int64_t max_per_key = 0;
-  int http_threads = 64;                 // connections served at once (streams are mostly idle)
+  // Connections served at once, a thread each, made on demand (connection_pool.h); more wait.
+  int max_connections = 1024;
+  // A socket read or write that waits this long fails: the client is dropped (and its stream's
+  // generation cancelled).
+  std::chrono::seconds timeout{60};
   std::chrono::seconds shutdown_grace{30};
   bool quiet = false;                    // no request log
   // Origins whose web pages may call the API from a browser ("*": any); empty: none but the

@@ -3,7 +3,8 @@
 
 output_parser: a configuration byte, then model output in each tool-call syntax, with and
 without reasoning; json_schema: a schema, a NUL byte, then a document it accepts (or one it
-rejects); models_toml: the README's models.toml and variations.
+rejects); models_toml: the README's models.toml and variations; request: a dialect byte (0
+OpenAI chat, 1 Ollama chat, 2 Ollama generate, 3 Anthropic Messages, 4 Responses), then a body.
 """
 import os
 import sys
@@ -60,6 +61,44 @@ top_k = 40
 '''
     seeds = [base.encode(), b'[models.a]\npath = "a.gguf"\nkeep_alive = -1\n', b'keep_alive = 0\n[models."quoted name"]\npath = "x"\n',
              b'[models.a]\npath = "a"\n[models.b]\npath = "b"\naliases = []\n', b'max_memory = 1073741824\n']
+elif target == 'request':
+    import json
+    bodies = [
+        (0, {"model": "m", "temperature": 0.5, "stop": ["a"], "n": 1, "logprobs": True, "top_logprobs": 2, "seed": 7,
+             "stream": True, "stream_options": {"include_usage": True}, "reasoning_effort": "low",
+             "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
+             "thinking": {"type": "enabled"}, "tool_choice": {"type": "function", "function": {"name": "f"}},
+             "chat_template_kwargs": {"enable_thinking": False},
+             "tools": [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}}],
+             "messages": [{"role": "system", "content": [{"type": "text", "text": "s"}]}, {"role": "user", "content": "u\u00e9"},
+                          {"role": "assistant", "content": None, "reasoning_content": "r",
+                           "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+                          {"role": "tool", "tool_call_id": "c", "content": "x"}, {"role": "assistant", "content": "p", "prefix": True}]}),
+        (1, {"model": "m", "stream": False, "think": "high", "format": {"type": "object"}, "keep_alive": "5m",
+             "options": {"temperature": 0.1, "top_k": 3, "num_predict": 5, "seed": 1, "stop": ["s"], "repeat_penalty": 1.1},
+             "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+             "messages": [{"role": "user", "content": "u", "images": []},
+                          {"role": "assistant", "content": "", "thinking": "t", "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]},
+                          {"role": "tool", "content": "r", "tool_name": "f"}]}),
+        (2, {"model": "m", "prompt": "p", "system": "s", "raw": False, "options": {"top_p": 0.5}, "think": True, "format": "json"}),
+        (2, {"prompt": "Once upon", "raw": True, "stream": False}),
+        (3, {"model": "m", "max_tokens": 5, "system": [{"type": "text", "text": "s"}], "temperature": 0.5, "stream": True,
+             "stop_sequences": ["z"], "thinking": {"type": "enabled", "budget_tokens": 100},
+             "tools": [{"name": "f", "description": "d", "input_schema": {"type": "object"}}], "tool_choice": {"type": "any"},
+             "messages": [{"role": "user", "content": [{"type": "text", "text": "u"}]},
+                          {"role": "assistant", "content": [{"type": "thinking", "thinking": "t"},
+                                                            {"type": "tool_use", "id": "i", "name": "f", "input": {}}]},
+                          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "i", "is_error": True,
+                                                        "content": [{"type": "text", "text": "r"}]}]}]}),
+        (4, {"model": "m", "instructions": "i", "max_output_tokens": 9, "temperature": 1, "stream": False,
+             "reasoning": {"effort": "low"}, "text": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+             "tool_choice": "required", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+             "input": [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "u"}]},
+                       {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+                       {"type": "function_call_output", "call_id": "c", "output": "o"}, {"type": "reasoning", "summary": []}]}),
+        (4, {"input": "hello"}),
+    ]
+    seeds = [bytes([d]) + json.dumps(b).encode() for d, b in bodies]
 else:
     sys.exit(f'unknown target {target}')
 for i, s in enumerate(seeds):

@@ -103,6 +103,29 @@ hits=$(crash_req "$URL")
 check "kill -9 after an idle moment: the restarted server hits the disk cache ($hits tokens)" test "${hits:-0}" -gt 100
 stop
 
+# The cache disk fills: a file size limit below one block file's size makes every cache write
+# fail (EFBIG, where a full disk gives ENOSPC: the same failed write). Serving goes on; the disk
+# tier says so once in the log and counts the lost blocks in /metrics; no temporary file stays.
+exec 7> >(cat >>"$W/full.err")
+( ulimit -f 1; exec "$FRUGAL" serve -m "$M" --port 0 -c 1024 --cache-dir "$W/cache3" >"$W/full.out" 2>&7 ) &
+PID=$!
+URL=""
+for _ in $(seq 1 300); do URL=$(grep -o 'http://[0-9.:]*' "$W/full.out" 2>/dev/null | head -1); [ -n "$URL" ] && break; sleep 0.1; done
+check "disk full: the server starts" test -n "$URL"
+first=$(crash_req "$URL")
+errs=0
+for _ in $(seq 1 50); do
+  errs=$(curl -s "$URL/metrics" | grep '^frugal_prefix_cache_disk_write_errors' | awk '{print $2}')
+  [ "${errs:-0}" -gt 0 ] && break; sleep 0.1
+done
+check "disk full: lost blocks counted in /metrics ($errs)" test "${errs:-0}" -gt 0
+again=$(crash_req "$URL")
+check "disk full: requests still served, from the RAM tier ($first then $again cached tokens)" test "${again:-0}" -gt 100
+check "disk full: one log line says the disk tier degraded" test "$(grep -c 'disk tier degraded' "$W/full.err")" -eq 1
+check "disk full: no temporary file left" test -z "$(find "$W/cache3" -name '*.tmp*' 2>/dev/null)"
+stop
+exec 7>&-
+
 # Other weights under the same name and shapes never reuse that disk cache: the fingerprint
 # hashes the weights, not just the name and size.
 O=$W/other/default-model.gguf

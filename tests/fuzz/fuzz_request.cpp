@@ -1,0 +1,38 @@
+// libFuzzer target for the request bodies a stranger sends to `frugal serve`: any bytes after
+// a dialect byte, parsed as JSON the way the server parses them, then decoded by that dialect's
+// decoder (OpenAI / DeepSeek chat, Ollama chat and generate, Anthropic Messages, OpenAI
+// Responses). A body must decode into a ChatSpec whose template context builds, or be refused
+// with a 4xx ApiError that names the field; any other exception (a JSON library type_error, an
+// out_of_range) would have been a 500 and is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "server/chat_spec.h"
+
+using namespace frugal::server;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  ChatSpec (*const decoders[])(const json&) = {decode_chat_completion, decode_ollama_chat, decode_ollama_generate,
+                                               decode_anthropic_messages, decode_responses};
+  const auto decode = decoders[data[0] % 5];
+  const json body = json::parse(reinterpret_cast<const char*>(data) + 1, reinterpret_cast<const char*>(data) + size,
+                                nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) return 0;  // the server's own 400, before any decoder
+  try {
+    const ChatSpec s = decode(body);
+    if (s.messages.empty() && !s.raw_prompt) std::abort();
+    for (bool as_text : {false, true}) {
+      frugal::chat::TemplateContextOptions co;
+      co.tool_arguments_as_text = as_text;
+      co.thinking = s.thinking;
+      co.extra = s.template_kwargs;
+      (void)dump(frugal::chat::build_template_context(s.messages, s.tools, co));
+    }
+  } catch (const ApiError& e) {
+    if (e.status < 400 || e.status >= 500 || e.param.empty()) std::abort();
+  }
+  return 0;
+}
