@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -239,8 +241,16 @@ int cmd_serve(int argc, char** argv) {
     m->bytes = int64_t(m->model->file().mapped_bytes()) + Engine::memory_bytes(*m->model, engine_options(spec, *m->model));
     return m;
   };
-  loader.start = [&metrics, eo, engine_options](server::ServedModel& m, const server::ModelSpec& spec,
-                                                const std::function<void(double)>& progress) {
+  // FRUGAL_LOAD_DELAY_MS: every load takes that much longer (reporting progress as it waits),
+  // to see what clients get during a slow load without a model of many gigabytes (tests).
+  const char* delay_env = std::getenv("FRUGAL_LOAD_DELAY_MS");
+  const int64_t load_delay_ms = delay_env ? std::max<int64_t>(0, std::atoll(delay_env)) : 0;
+  loader.start = [&metrics, eo, engine_options, load_delay_ms](server::ServedModel& m, const server::ModelSpec& spec,
+                                                               const std::function<void(double)>& progress) {
+    for (int64_t t = 0; t < load_delay_ms; t += 100) {
+      progress(0.5 * double(t) / double(load_delay_ms));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, load_delay_ms - t)));
+    }
     const GgufFile& f = m.model->file();
     {
       // The weights are mapped: page them in now, or the first tokens stall on disk reads.
@@ -248,7 +258,8 @@ int cmd_serve(int argc, char** argv) {
       if (f.mapped_bytes() >= (size_t(256) << 20)) line.emplace("loading " + spec.name, double(f.mapped_bytes()));
       f.prefetch(eo.threads, [&](size_t done, size_t total) {
         if (line) line->update(double(done));
-        progress(total ? 0.95 * double(done) / double(total) : 0.95);
+        const double lo = load_delay_ms ? 0.5 : 0.0;
+        progress(lo + (0.95 - lo) * (total ? double(done) / double(total) : 1.0));
       });
     }
     const EngineOptions e = engine_options(spec, *m.model);

@@ -148,23 +148,20 @@ bool ollama_load_request(const json& body) {
   return empty("messages", true) && empty("prompt", false);
 }
 
-Runner ollama_chat_endpoint(const json& body) {
+namespace {
+// /api/chat (chat) and /api/generate: an empty request loads (or, with keep_alive 0, unloads).
+Runner ollama_endpoint(const json& body, bool chat) {
   if (ollama_load_request(body)) {
     const bool unload = keep_alive_zero(body);
-    return [unload](ServedModel& m) { return load_reply(m, true, unload); };
+    return [unload, chat](ServedModel& m) { return load_reply(m, chat, unload); };
   }
-  auto spec = std::make_shared<const ChatSpec>(decode_ollama_chat(body));
-  return [spec](ServedModel& m) { return run(m, prepare_chat(m, *spec), spec->common.stream, true); };
+  auto spec = std::make_shared<const ChatSpec>(chat ? decode_ollama_chat(body) : decode_ollama_generate(body));
+  return [spec, chat](ServedModel& m) { return run(m, prepare_chat(m, *spec), spec->common.stream, chat); };
 }
+}  // namespace
 
-Runner ollama_generate_endpoint(const json& body) {
-  if (ollama_load_request(body)) {
-    const bool unload = keep_alive_zero(body);
-    return [unload](ServedModel& m) { return load_reply(m, false, unload); };
-  }
-  auto spec = std::make_shared<const ChatSpec>(decode_ollama_generate(body));
-  return [spec](ServedModel& m) { return run(m, prepare_chat(m, *spec), spec->common.stream, false); };
-}
+Runner ollama_chat_endpoint(const json& body) { return ollama_endpoint(body, true); }
+Runner ollama_generate_endpoint(const json& body) { return ollama_endpoint(body, false); }
 
 namespace {
 json details(const ServedModel& m) {

@@ -53,7 +53,7 @@ void decode_message(const json& m, const std::string& path, std::vector<chat::Me
       bad_field(p + ".type", "'" + type + "' blocks are not supported: this server runs text-only models");
     } else if (r == Role::user && type == "tool_result") {
       chat::Message tool = chat::Message::of(Role::tool, "");
-      tool.tool_call_id = required_string(b, "tool_use_id", p);
+      tool.tool_call_id = required_id(b, "tool_use_id", p);
       if (auto rc = b.find("content"); rc != b.end() && !rc->is_null()) tool.content = text_blocks(*rc, p + ".content");
       if (auto e = b.find("is_error"); e != b.end() && e->is_boolean() && e->get<bool>()) tool.content = "Error: " + *tool.content;
       out.push_back(std::move(tool));
@@ -65,7 +65,7 @@ void decode_message(const json& m, const std::string& path, std::vector<chat::Me
     } else if (r == Role::assistant && type == "tool_use") {
       auto in = b.find("input");
       if (in == b.end() || !in->is_object()) bad_field(p + ".input", "expected an object");
-      calls.push_back({.id = required_string(b, "id", p), .name = required_string(b, "name", p), .arguments = *in});
+      calls.push_back({.id = required_id(b, "id", p), .name = required_string(b, "name", p), .arguments = *in});
     } else {
       bad_field(p + ".type", "unsupported content block type '" + type + "' in a" + (r == Role::user ? " user" : "n assistant") + " message");
     }

@@ -46,7 +46,7 @@ std::vector<chat::Message> decode_input(const json& input) {
       if (c == it.end()) bad_field(p + ".content", "required");
       msgs.push_back(chat::Message::of(*r, content_text(*c, p + ".content")));
     } else if (type == "function_call") {
-      chat::PastToolCall call{.id = required_string(it, "call_id", p), .name = required_string(it, "name", p),
+      chat::PastToolCall call{.id = required_id(it, "call_id", p), .name = required_string(it, "name", p),
                               .arguments = required_string(it, "arguments", p)};
       // Joins the assistant turn before it (its text, or earlier calls of the same turn); a
       // turn of calls alone has null content, as chat templates expect.
@@ -58,7 +58,7 @@ std::vector<chat::Message> decode_input(const json& input) {
       const json* out = it.contains("output") ? &it["output"] : nullptr;
       if (!out) bad_field(p + ".output", "required");
       chat::Message tool = chat::Message::of(Role::tool, out->is_string() ? out->get<std::string>() : content_text(*out, p + ".output"));
-      tool.tool_call_id = required_string(it, "call_id", p);
+      tool.tool_call_id = required_id(it, "call_id", p);
       msgs.push_back(std::move(tool));
     } else if (type == "reasoning") {
       // The model's earlier reasoning: templates drop it from past turns anyway.

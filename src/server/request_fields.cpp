@@ -153,6 +153,12 @@ const std::string& required_string(const json& o, const char* key, const std::st
   return it->get_ref<const std::string&>();
 }
 
+const std::string& required_id(const json& o, const char* key, const std::string& path) {
+  const std::string& s = required_string(o, key, path);
+  if (s.empty()) bad_field(path + "." + key, "must not be empty");
+  return s;
+}
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace frugal::server

@@ -62,6 +62,8 @@ std::vector<std::string> stop_at(const json& o, const char* key, const std::stri
 [[noreturn]] void bad_field(const std::string& path, const std::string& msg);
 // o[key] as a string; a 400 naming path.key when it is absent or not a string.
 const std::string& required_string(const json& o, const char* key, const std::string& path);
+// The same, and not empty (ids that pair a tool result with its call).
+const std::string& required_id(const json& o, const char* key, const std::string& path);
 
 // Field access that names the field in its error.
 const json* field(const json& body, const char* name);  // nullptr when absent or null

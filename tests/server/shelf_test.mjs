@@ -4,7 +4,7 @@
 // evicted while busy, unload after keep_alive 0, fail alone when their file is corrupt; aliases
 // resolve, deepseek-chat and deepseek-reasoner differing only in thinking. What the shelf does is
 // read where a client reads it: /v1/models, /api/ps and /metrics.
-// Usage: node shelf_test.mjs MODE BASE_URL   (MODE: count | budget | tiny-budget)
+// Usage: node shelf_test.mjs MODE BASE_URL   (MODE: count | budget | tiny-budget | slow-load)
 import { check, assert, eq, finish } from './harness.mjs';
 
 const [mode, base] = process.argv.slice(2);
@@ -180,6 +180,37 @@ if (mode === 'budget') {
     eq(used, ms[B].memory_bytes, 'used = the loaded model');
     assert(used <= budget, `${used} within ${budget}`);
     eq(await metric('frugal_model_evictions_total', A), 1, 'A evicted once');
+  });
+}
+
+if (mode === 'slow-load') {
+  // The server runs with FRUGAL_LOAD_DELAY_MS=5000: each load takes five seconds more.
+  await check('a stream waiting for its model gets headers at once, then the load progress, then the answer', async () => {
+    const t0 = Date.now();
+    const r = await fetch(base + '/v1/chat/completions', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: A, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 8, stream: true }),
+    });
+    eq(r.status, 200, 'status');
+    assert(Date.now() - t0 < 2500, `headers after ${Date.now() - t0} ms, during the load`);
+    const text = await r.text();
+    const progress = [...text.matchAll(new RegExp(`^: loading model ${A}: (\\d+)%$`, 'gm'))].map((m) => Number(m[1]));
+    assert(progress.length >= 2, `progress comments: ${text.slice(0, 300)}`);
+    for (let i = 1; i < progress.length; i++) assert(progress[i] >= progress[i - 1], `progress never goes back: ${progress}`);
+    assert(text.indexOf(': loading model') < text.indexOf('data: '), 'progress before the first event');
+    assert(text.trimEnd().endsWith('data: [DONE]'), `the answer follows: ${text.slice(-200)}`);
+  });
+  await check('a plain request waits for the load and gets its answer', async () => {
+    const r = await chat(B);
+    eq(r.status, 200, r.text.slice(0, 200));
+  });
+  await check('/metrics shows a load in progress', async () => {
+    const pending = chat(C);
+    await new Promise((r) => setTimeout(r, 1000));
+    const p = await metric('frugal_model_load_progress', C);
+    assert(p > 0 && p < 1, `progress ${p}`);
+    eq((await models())[C].state, 'loading', 'state');
+    eq((await pending).status, 200, 'then served');
   });
 }
 

@@ -79,6 +79,9 @@ stop
 serve --models-dir "$D" --max-memory 1MiB
 client tiny-budget
 stop
+FRUGAL_LOAD_DELAY_MS=5000 serve --models-dir "$D" --config "$W/models.toml"
+client slow-load
+stop
 
 printf 'max_loaded = 1\n[models.x]\npath = "x.gguf"\npinn = true\n' >"$W/bad.toml"
 expect_error "serve: a typo in models.toml names file, line and key" "bad.toml:4: 'models.x.pinn' is not a model setting" \

@@ -172,6 +172,9 @@ TEST(ChatSpec, AnthropicErrorsNameTheField) {
   expect_field_error(d, R"({"max_tokens": 5, "messages": [{"role": "user", "content": "a"}], "tools": [{"name": "f", "input_schema": {}}],
                            "tool_choice": {"type": "tool", "name": "g"}})", "tool_choice");
   expect_field_error(d, R"({"max_tokens": 5, "messages": [{"role": "user", "content": "a"}], "tools": [{"name": "f"}]})", "tools[0].input_schema");
+  // An empty id would pair the result with nothing: named where the client wrote it.
+  expect_field_error(d, R"({"max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": ""}]}]})",
+                     "messages[0].content[0].tool_use_id");
 }
 
 TEST(ChatSpec, Responses) {
@@ -196,6 +199,8 @@ TEST(ChatSpec, Responses) {
   expect_field_error(decode_responses, R"({"input": "a", "max_output_tokens": "9"})", "max_output_tokens");
   expect_field_error(decode_responses, R"({"input": "a", "text": {"format": {"type": "json_schema"}}})", "text.format.schema");
   expect_field_error(decode_responses, R"({"input": "a", "previous_response_id": "resp_1"})", "previous_response_id");
+  expect_field_error(decode_responses, R"({"input": [{"type": "function_call_output", "call_id": "", "output": "x"}]})",
+                     "input[0].call_id");
 }
 
 // Every field of a valid body, at every depth, replaced by a value of every JSON type: each
