@@ -1,3 +1,3 @@
-# CTest: fuzz the safetensors reader for 30 s under ASan + UBSan (see lib.sh).
+# CTest: fuzz the safetensors reader for 20 s under ASan + UBSan (see lib.sh).
 source "$(dirname "$0")/lib.sh"
-run_fuzz safetensors 30
+run_fuzz safetensors 20

@@ -1,5 +1,5 @@
-# Soak (tests/server/soak_test.mjs): 64 streaming clients for SOAK_SECONDS (default 20 here;
-# the README's figure is from a 300 s run by hand) on the default test model. The prefix cache
+# Soak (tests/server/soak_test.mjs): 64 streaming clients for SOAK_SECONDS (default 20; set it
+# for a longer run by hand) on the default test model. The prefix cache
 # gets 4 MiB of RAM so that it is full early: its growth up to --cache-ram-mb is by design.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
