@@ -14,3 +14,18 @@ start_server() {
   done
   [ -n "$URL" ] || { bad "server did not start: $(tail -5 "$W/serve.err")"; finish; exit 1; }
 }
+# run_client NAME CMD...: runs a client script against the server, shows its output, and
+# counts one check NAME that passes when the client exits 0.
+run_client() {
+  local name=$1; shift
+  "$@" >"$W/client.out" 2>&1
+  local rc=$?
+  cat "$W/client.out"
+  check "$name" test $rc -eq 0
+}
+# stop_server: SIGTERM; the server must exit 0 and have logged no internal error.
+stop_server() {
+  kill -TERM $PID; wait $PID; local rc=$?
+  check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
+  check "no internal error logged" bash -c "! grep -qi 'internal error' '$W/serve.err'"
+}

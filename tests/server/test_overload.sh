@@ -5,11 +5,6 @@ FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
 source "$SRC/tests/server/lib.sh"
 start_server -m "$BUILD/default-model.gguf" --port 0 --max-seqs 4 --max-queue 32 -c 512 --no-disk-cache -t 2 --quiet
-node "$SRC/tests/server/overload_test.mjs" "$URL" >"$W/node.out" 2>&1
-rc=$?
-cat "$W/node.out"
-check "overload checks" test $rc -eq 0
-kill -TERM $PID; wait $PID; rc=$?
-check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
-check "no internal error logged" bash -c "! grep -qi 'internal error' '$W/serve.err'"
+run_client "overload checks" node "$SRC/tests/server/overload_test.mjs" "$URL"
+stop_server
 finish

@@ -4,11 +4,6 @@ FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
 source "$SRC/tests/server/lib.sh"
 start_server -m "$BUILD/default-model.gguf" --port 0 --max-seqs 2 -c 65536 --no-disk-cache -t 2 --quiet --timeout 2
-python3 "$SRC/tests/server/slow_clients.py" "$URL" >"$W/py.out" 2>&1
-rc=$?
-cat "$W/py.out"
-check "slow-client checks" test $rc -eq 0
-kill -TERM $PID; wait $PID; rc=$?
-check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
-check "no internal error logged" bash -c "! grep -qi 'internal error' '$W/serve.err'"
+run_client "slow-client checks" python3 "$SRC/tests/server/slow_clients.py" "$URL"
+stop_server
 finish

@@ -7,11 +7,6 @@ source "$SRC/tests/server/lib.sh"
 start_server -m "$BUILD/default-model.gguf" --port 0 --max-seqs 8 --max-queue 64 -c 2048 --cache-ram-mb 4 --no-disk-cache -t 2 --quiet
 # Sanitizer builds hold freed memory in quarantine and shadow it: no RSS bound there.
 case $(basename "$BUILD") in build-asan | build-tsan) RSS_BOUND=off ;; *) RSS_BOUND=on ;; esac
-node "$SRC/tests/server/soak_test.mjs" "$URL" "$PID" "${SOAK_SECONDS:-20}" "$RSS_BOUND" >"$W/node.out" 2>&1
-rc=$?
-cat "$W/node.out"
-check "soak checks" test $rc -eq 0
-kill -TERM $PID; wait $PID; rc=$?
-check "SIGTERM: clean exit (rc=$rc)" test $rc -eq 0
-check "no internal error logged" bash -c "! grep -qi 'internal error' '$W/serve.err'"
+run_client "soak checks" node "$SRC/tests/server/soak_test.mjs" "$URL" "$PID" "${SOAK_SECONDS:-20}" "$RSS_BOUND"
+stop_server
 finish
