@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ using namespace frugal::kernels;
 
 namespace {
 
-constexpr size_t kMinFootprint = size_t(96) << 20;
+const size_t kMinFootprint = getenv("BENCH_HOT") ? 1 : size_t(96) << 20;
 
 struct Shape {
   const char* name;
@@ -79,6 +80,62 @@ void run(benchmark::State& st, Shape s, DType t, int64_t n_kv) {
       calls * 2.0 * double(s.n_q * n_kv * (s.head_dim + s.head_dim_v)) / 1e9, benchmark::Counter::kIsRate);
 }
 
+// The layout decode reads in the model (model/kv_cache.h): per (layer, KV head) an array of
+// 16-position runs indexed by physical block. One call reads one head of one layer; calls
+// rotate through the layers, as decode does, and the pool is far beyond the LLC. `shuffled`:
+// the sequence's blocks in random order (a pool churned by many sequences and the prefix
+// cache) instead of the order a fresh pool hands them out.
+void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled) {
+  constexpr int64_t kLayers = 28, kHeads = 2, kNq = 6, kHd = 128, kBlock = 16;
+  const size_t stride = row_bytes(t, kHd), run_bytes = stride * kBlock;
+  const int64_t n_blocks = (n_kv + kBlock - 1) / kBlock;
+  std::vector<uint8_t> k(run_bytes * size_t(n_blocks * kHeads * kLayers)), v(k.size());
+  std::vector<int64_t> order(static_cast<size_t>(n_blocks));
+  for (int64_t b = 0; b < n_blocks; ++b) order[size_t(b)] = b;
+  if (shuffled) std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> row(kHd);
+  for (size_t o = 0; o < k.size(); o += stride) {
+    for (auto& x : row) x = nd(rng);
+    quantize_row(t, row.data(), k.data() + o, kHd);
+    quantize_row(t, row.data(), v.data() + o, kHd);
+  }
+  std::vector<float> q(kNq * kHd), out(kNq * kHd), scratch(size_t(kNq * n_kv));
+  for (auto& x : q) x = nd(rng) * 0.1f;
+  std::vector<const void*> kp(static_cast<size_t>(n_blocks)), vp(static_cast<size_t>(n_blocks));
+  AttendArgs a;
+  a.q = q.data();
+  a.n_q = kNq;
+  a.kv_type = t;
+  a.k_stride = a.v_stride = int64_t(stride);
+  a.k_pages = kp.data();
+  a.v_pages = vp.data();
+  a.page_shift = 4;
+  a.n_kv = n_kv;
+  a.head_dim = a.head_dim_v = kHd;
+  a.scale = 0.088f;
+  a.out = out.data();
+  a.scratch = scratch.data();
+  int64_t il = 0;
+  for (auto _ : st) {
+    st.PauseTiming();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const size_t at = size_t(il * kHeads * n_blocks + order[size_t(b)]) * run_bytes;  // head 0 of layer il
+      kp[size_t(b)] = k.data() + at;
+      vp[size_t(b)] = v.data() + at;
+    }
+    il = (il + 1) % kLayers;
+    st.ResumeTiming();
+    attend(a);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double calls = double(st.iterations());
+  st.counters["GB/s"] = benchmark::Counter(calls * double(n_kv) * 2.0 * double(stride) / 1e9, benchmark::Counter::kIsRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(calls * 2.0 * double(kNq * n_kv * 2 * kHd) / 1e9, benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +145,13 @@ int main(int argc, char** argv) {
       for (int64_t n : {512, 4096, 16384})
         benchmark::RegisterBenchmark((std::string(s.name) + "/" + dtype_name(t) + "/" + std::to_string(n)).c_str(),
                                      [=](benchmark::State& st) { run(st, s, t, n); })
+            ->Unit(benchmark::kMicrosecond);
+  for (bool shuffled : {false, true})
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0})
+      for (int64_t n : {4096, 16384})
+        benchmark::RegisterBenchmark(
+            (std::string(shuffled ? "shuffled/" : "paged/") + dtype_name(t) + "/" + std::to_string(n)).c_str(),
+            [=](benchmark::State& st) { run_paged(st, t, n, shuffled); })
             ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

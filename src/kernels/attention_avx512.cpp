@@ -91,6 +91,23 @@ inline __m512 sum16x16(const __m512* v) {
 
 inline __mmask16 first(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
+// A paged cache's next tile into L2 while this one is computed, when it is not where the
+// hardware prefetcher is already heading (the run after this tile's): a sequence whose
+// blocks came from a churned pool or from the prefix cache jumps around the pool. Measured
+// in bench_attention, 16k positions, F16: shuffled blocks 1674 -> 1318 us per call; blocks in
+// order gain nothing from it (854 vs 936 us), hence the test.
+inline void prefetch_next_tile(const AttendArgs& a, bool keys, int64_t j0, int64_t n) {
+  if (!a.k_pages || a.page_shift != 4 || j0 + 16 >= a.n_kv) return;
+  const void* const* pages = keys ? a.k_pages : a.v_pages;
+  const int64_t stride = keys ? a.k_stride : a.v_stride;
+  const char* next = static_cast<const char*>(pages[(j0 >> 4) + 1]);
+  if (next == static_cast<const char*>(pages[j0 >> 4]) + 16 * stride) return;
+  const int64_t nt = std::min<int64_t>(16, a.n_kv - j0 - 16);
+  const size_t bytes = row_bytes(a.kv_type, n);
+  for (int64_t r = 0; r < nt; ++r)
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(next + r * stride + o, _MM_HINT_T1);
+}
+
 // 16 cached rows (keys or values j0.., nt of them valid) as fp32, chunk-interleaved: values
 // [16c, 16c + 16) of row r at tile + 256c + 16r, so one moving pointer with constant offsets
 // reaches all 16 rows of a chunk (16 accumulators and no row pointers in registers). Rows
@@ -133,6 +150,7 @@ void attend_tiled(const AttendArgs& a) {
   alignas(64) float tile[16 * 1024];
   for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
+    prefetch_next_tile(a, true, j0, hd);
     load_tile(a, true, j0, nt, hd, tile);
     for (int64_t h = 0; h < n_h; ++h) {
       const float* q = a.q + h * hd;
@@ -168,6 +186,7 @@ void attend_tiled(const AttendArgs& a) {
   const int64_t n_c = hdv / 16;
   for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
+    prefetch_next_tile(a, false, j0, hdv);
     load_tile(a, false, j0, nt, hdv, tile);
     for (int64_t h = 0; h < n_h; ++h) {
       const float* p = a.scratch + h * n_kv + j0;

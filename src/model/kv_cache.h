@@ -2,13 +2,16 @@
 // see kv_type_from_name) in a pool of fixed-size blocks of kBlockTokens positions. Rows are
 // written as floats and converted on the way in (store_k / store_v); attention reads them in
 // their own type (kernels/attention.h), so a smaller type is less memory and less bandwidth
-// per generated token at depth. A block holds every layer's
-// rows for its positions, so one block is one unit of sharing, eviction and disk I/O. Within a
-// block and layer the rows are split by KV head, [head][position in block][head width], when
-// the model has several: attention reads one head at a time, and this way each head's keys
-// for 16 positions are one contiguous run (interleaved heads left every read half a row:
-// 1.5x slower decode attention at depth in bench_attention). Each sequence slot has a block table (position
-// / kBlockTokens -> physical block); attention reads a sequence's keys block by block.
+// per generated token at depth. A block holds every layer's rows for its positions, so one
+// block is one unit of sharing, eviction and disk I/O; a block's rows are the same physical
+// index in each of the pool's (layer, KV head) arrays: [layer][head][block][position in
+// block][head width]. Decode attention reads one head of one layer over a sequence's blocks,
+// and blocks are handed out in order, so what it reads is one long run the hardware
+// prefetcher follows. (Blocks holding every layer side by side, as before, put a head's
+// 16-position runs 28 layers apart: 2.5-3x slower decode attention at depth in
+// bench_attention's paged case, each 4 KB run a fresh page the prefetcher could not enter.)
+// MLA's latent is one "head". Each sequence slot has a block table (position / kBlockTokens
+// -> physical block); attention reads a sequence's keys block by block.
 //
 // Two ways to use it:
 //   - fully mapped (the constructor without a pool size, what `frugal run` and the tests use):
@@ -81,10 +84,10 @@ class KvCache {
   // Head g's row of position `pos` of a slot, layer il (its block must be mapped), in the
   // cache's type; k_stride() bytes to the same head's next position.
   uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
-    return k_block(block(slot, pos >> kBlockShift), il) + size_t((g << kBlockShift) + (pos & (kBlockTokens - 1))) * k_stride_;
+    return k_run(block(slot, pos >> kBlockShift), il, g) + size_t(pos & (kBlockTokens - 1)) * k_stride_;
   }
   uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
-    return v_block(block(slot, pos >> kBlockShift), il) + size_t((g << kBlockShift) + (pos & (kBlockTokens - 1))) * v_stride_;
+    return v_run(block(slot, pos >> kBlockShift), il, g) + size_t(pos & (kBlockTokens - 1)) * v_stride_;
   }
   const uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->k(il, slot, pos, g); }
   const uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->v(il, slot, pos, g); }
@@ -101,21 +104,38 @@ class KvCache {
       for (int64_t g = 0; g < groups_; ++g)
         kernels::dequantize_row(type_, k(il, slot, pos + r, g), out + r * k_width_ + g * k_head_, k_head_);
   }
-  // First row of physical block `phys`, layer il: kBlockTokens rows of k_row_bytes() (v_row_bytes()).
-  uint8_t* k_block(int64_t phys, int64_t il) { return k_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * k_row_; }
-  uint8_t* v_block(int64_t phys, int64_t il) { return v_.get() + size_t((phys * n_layer_ + il) << kBlockShift) * v_row_; }
+  // A block's rows in the order the disk tier stores them (block_bytes() bytes): k rows
+  // [layer][head][position in block][head width], then v rows likewise.
+  void copy_block_out(int32_t phys, uint8_t* dst) const {
+    for (int64_t il = 0; il < n_layer_; ++il)
+      for (int64_t g = 0; g < groups_; ++g, dst += kBlockTokens * k_stride_)
+        std::memcpy(dst, const_cast<KvCache*>(this)->k_run(phys, il, g), kBlockTokens * k_stride_);
+    if (v_stride_ == 0) return;
+    for (int64_t il = 0; il < n_layer_; ++il)
+      for (int64_t g = 0; g < groups_; ++g, dst += kBlockTokens * v_stride_)
+        std::memcpy(dst, const_cast<KvCache*>(this)->v_run(phys, il, g), kBlockTokens * v_stride_);
+  }
+  void copy_block_in(int32_t phys, const uint8_t* src) {
+    for (int64_t il = 0; il < n_layer_; ++il)
+      for (int64_t g = 0; g < groups_; ++g, src += kBlockTokens * k_stride_)
+        std::memcpy(k_run(phys, il, g), src, kBlockTokens * k_stride_);
+    if (v_stride_ == 0) return;
+    for (int64_t il = 0; il < n_layer_; ++il)
+      for (int64_t g = 0; g < groups_; ++g, src += kBlockTokens * v_stride_)
+        std::memcpy(v_run(phys, il, g), src, kBlockTokens * v_stride_);
+  }
   // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
   // `offset` elements (a head's columns; a multiple of the type's block): what attention walks,
   // k_stride() (v_stride()) bytes from one position to the next.
   void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
-    const size_t off = size_t((offset / k_head_) << kBlockShift) * k_stride_ + row_bytes(type_, offset % k_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_block(block(slot, b), il) + off;
+    const size_t off = row_bytes(type_, offset % k_head_);
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_run(block(slot, b), il, offset / k_head_) + off;
   }
   void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
-    const size_t off = size_t((offset / v_head_) << kBlockShift) * v_stride_ + row_bytes(type_, offset % v_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_block(block(slot, b), il) + off;
+    const size_t off = row_bytes(type_, offset % v_head_);
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_run(block(slot, b), il, offset / v_head_) + off;
   }
 
   int64_t n_ctx() const { return n_ctx_; }
@@ -170,6 +190,14 @@ class KvCache {
   }
 
  private:
+  // The 16 rows of head g, layer il, of physical block phys: runs of one (layer, head) are
+  // contiguous in block order (the layout comment at the top).
+  uint8_t* k_run(int64_t phys, int64_t il, int64_t g) {
+    return k_.get() + size_t((((il * groups_ + g) * n_blocks_ + phys) << kBlockShift)) * k_stride_;
+  }
+  uint8_t* v_run(int64_t phys, int64_t il, int64_t g) {
+    return v_.get() + size_t((((il * groups_ + g) * n_blocks_ + phys) << kBlockShift)) * v_stride_;
+  }
   static size_t checked_row_bytes(DType t, int64_t width, int64_t head) {
     const int64_t bs = dtype_traits(t).block_size;
     if (!is_kv_type(t)) fail("KV cache: type %s is not one of f32, f16, bf16, q8_0", dtype_name(t));

@@ -126,11 +126,8 @@ std::string PrefixCache::write_to_disk(const Node* n) {
 }
 
 void PrefixCache::rows_of(int32_t phys, std::vector<uint8_t>& rows) const {
-  // A block's k rows of all layers are contiguous in the pool, and so are its v rows.
-  const size_t kf = size_t(n_layer_ * bt_ * k_row_), vf = size_t(n_layer_ * bt_ * v_row_);
-  rows.resize(kf + vf);
-  std::memcpy(rows.data(), cache_.k_block(phys, 0), kf);
-  if (vf) std::memcpy(rows.data() + kf, cache_.v_block(phys, 0), vf);
+  rows.resize(size_t(block_bytes_));
+  cache_.copy_block_out(phys, rows.data());
 }
 
 void PrefixCache::evict(Node* n) {
@@ -200,9 +197,7 @@ PrefixCache::Hit PrefixCache::restore(const std::vector<int32_t>& tokens, int64_
       int32_t phys = cache_.alloc();
       if (phys < 0 && reclaim(1) == 1) phys = cache_.alloc();
       if (phys >= 0 && disk_->read(chain_of(cur->chain, key), tokens.data(), (b + 1) * bt_, rows, tick_)) {
-        const size_t kf = size_t(n_layer_ * bt_ * k_row_), vf = size_t(n_layer_ * bt_ * v_row_);
-        std::memcpy(cache_.k_block(phys, 0), rows.data(), kf);
-        if (vf) std::memcpy(cache_.v_block(phys, 0), rows.data() + kf, vf);
+        cache_.copy_block_in(phys, rows.data());
         next = add_child(cur, ids, key, phys);
         unwritten_.erase(next->born);  // its file is where it came from
         from_disk = true;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -195,4 +197,49 @@ TEST(KvCacheTypes, RowsRoundTripWithinTheTypesPrecision) {
   }
   EXPECT_THROW(frugal::KvCache(1, 1, 16, 48, 48, DType::Q8_0, 16), frugal::Error);
   EXPECT_NO_THROW(frugal::KvCache(1, 1, 16, 48, 48, DType::F16, 16));
+}
+
+// The pool's layout: each (layer, head) holds its blocks' 16-row runs side by side, so a
+// sequence given blocks in order is one run per head (what decode attention streams); every
+// row has its own bytes; k_pages points at k(); and a block copied out (the disk tier's
+// order: k rows [layer][head][position], then v rows) and into another block reads back equal.
+TEST(KvCacheTypes, LayoutRunsAndBlockCopies) {
+  const int64_t L = 3, heads = 2, hd = 32, n_ctx = 48;
+  frugal::KvCache c(L, 2, n_ctx, heads * hd, heads * hd, DType::F16, hd);
+  const int64_t stride = c.k_stride();
+  ASSERT_EQ(stride, int64_t(frugal::row_bytes(DType::F16, hd)));
+  std::set<const uint8_t*> seen;
+  for (int64_t s = 0; s < 2; ++s)
+    for (int64_t il = 0; il < L; ++il)
+      for (int64_t g = 0; g < heads; ++g) {
+        std::vector<const void*> pages;
+        c.k_pages(il, s, frugal::KvCache::blocks_for(n_ctx), g * hd, pages);
+        for (int64_t pos = 0; pos < n_ctx; ++pos) {
+          const uint8_t* p = c.k(il, s, pos, g);
+          ASSERT_TRUE(seen.insert(p).second) << "row shared: layer " << il << " pos " << pos << " head " << g;
+          EXPECT_EQ(p, static_cast<const uint8_t*>(pages[size_t(pos >> 4)]) + (pos & 15) * stride);
+          if (pos > 0 && s == 0) EXPECT_EQ(p, c.k(il, s, pos - 1, g) + stride) << "run broken at " << pos;
+        }
+      }
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> row(size_t(heads * hd)), a(row.size()), b(row.size());
+  for (int64_t il = 0; il < L; ++il)
+    for (int64_t pos = 0; pos < 16; ++pos) {
+      for (auto& x : row) x = nd(rng);
+      c.store_k(il, 0, pos, row.data());
+      for (auto& x : row) x = nd(rng);
+      c.store_v(il, 0, pos, row.data());
+    }
+  std::vector<uint8_t> bytes(size_t(c.block_bytes()));
+  c.copy_block_out(c.block(0, 0), bytes.data());
+  // Disk order: layer 1, head 1, position 5's key row.
+  EXPECT_EQ(std::memcmp(bytes.data() + size_t(((1 * heads + 1) * 16 + 5) * stride), c.k(1, 0, 5, 1), size_t(stride)), 0);
+  c.copy_block_in(c.block(1, 0), bytes.data());
+  for (int64_t il = 0; il < L; ++il)
+    for (int64_t pos = 0; pos < 16; ++pos)
+      for (int64_t g = 0; g < heads; ++g) {
+        EXPECT_EQ(std::memcmp(c.k(il, 0, pos, g), c.k(il, 1, pos, g), size_t(stride)), 0);
+        EXPECT_EQ(std::memcmp(c.v(il, 0, pos, g), c.v(il, 1, pos, g), size_t(stride)), 0);
+      }
 }
