@@ -85,7 +85,7 @@ void run(benchmark::State& st, Shape s, DType t, int64_t n_kv) {
 // rotate through the layers, as decode does, and the pool is far beyond the LLC. `shuffled`:
 // the sequence's blocks in random order (a pool churned by many sequences and the prefix
 // cache) instead of the order a fresh pool hands them out.
-void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled) {
+void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled, int64_t n_tok = 1) {
   constexpr int64_t kLayers = 28, kHeads = 2, kNq = 6, kHd = 128, kBlock = 16;
   const size_t stride = row_bytes(t, kHd), run_bytes = stride * kBlock;
   const int64_t n_blocks = (n_kv + kBlock - 1) / kBlock;
@@ -101,7 +101,7 @@ void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled) {
     quantize_row(t, row.data(), k.data() + o, kHd);
     quantize_row(t, row.data(), v.data() + o, kHd);
   }
-  std::vector<float> q(kNq * kHd), out(kNq * kHd), scratch(size_t(kNq * n_kv));
+  std::vector<float> q(size_t(n_tok * kNq * kHd)), out(q.size()), scratch(size_t(n_tok * kNq * n_kv));
   for (auto& x : q) x = nd(rng) * 0.1f;
   std::vector<const void*> kp(static_cast<size_t>(n_blocks)), vp(static_cast<size_t>(n_blocks));
   AttendArgs a;
@@ -117,6 +117,8 @@ void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled) {
   a.scale = 0.088f;
   a.out = out.data();
   a.scratch = scratch.data();
+  a.n_tok = n_tok;
+  a.q_tok_stride = a.out_tok_stride = kNq * kHd;
   int64_t il = 0;
   for (auto _ : st) {
     st.PauseTiming();
@@ -133,7 +135,8 @@ void run_paged(benchmark::State& st, DType t, int64_t n_kv, bool shuffled) {
   const double calls = double(st.iterations());
   st.counters["GB/s"] = benchmark::Counter(calls * double(n_kv) * 2.0 * double(stride) / 1e9, benchmark::Counter::kIsRate);
   st.counters["GFLOP/s"] =
-      benchmark::Counter(calls * 2.0 * double(kNq * n_kv * 2 * kHd) / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(calls * 2.0 * double(n_tok * kNq * n_kv * 2 * kHd) / 1e9, benchmark::Counter::kIsRate);
+  st.counters["positions/s"] = benchmark::Counter(calls * double(n_tok), benchmark::Counter::kIsRate);
 }
 
 }  // namespace
@@ -153,6 +156,12 @@ int main(int argc, char** argv) {
             (std::string(shuffled ? "shuffled/" : "paged/") + dtype_name(t) + "/" + std::to_string(n)).c_str(),
             [=](benchmark::State& st) { run_paged(st, t, n, shuffled); })
             ->Unit(benchmark::kMicrosecond);
+  // Prefill at depth: runs of 16 consecutive positions over 4096 keys (GFLOP/s comparable with
+  // paged/TYPE/4096, one position per call).
+  for (DType t : {DType::F16, DType::Q8_0})
+    benchmark::RegisterBenchmark((std::string("run16/") + dtype_name(t) + "/4096").c_str(),
+                                 [=](benchmark::State& st) { run_paged(st, t, 4096, false, 16); })
+        ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
 }

@@ -9,6 +9,7 @@
 namespace frugal::kernels {
 
 void attend_ref(const AttendArgs& a) {
+  if (a.n_tok > 1) return for_each_position(a, attend_ref);
   std::vector<float> kf(size_t(a.head_dim)), vf(size_t(a.head_dim_v));
   for (int64_t h = 0; h < a.n_q; ++h) {
     const float* q = a.q + h * a.head_dim;

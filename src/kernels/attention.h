@@ -1,6 +1,8 @@
-// Causal attention for one query position and one KV head group. GQA shares a KV head among
-// n_q query heads: processing the group together reads each cached key and value row once
-// for all of them. Cached rows are F32, F16, BF16 or Q8_0 (kv_type); the math is fp32.
+// Causal attention for one KV head group and n_tok consecutive query positions of one
+// sequence (decode: one; prefill: a run of the prompt). GQA shares a KV head among n_q query
+// heads, and the positions of a run share their keys: processing them together reads and
+// converts each cached key and value row once for all of them. Cached rows are F32, F16,
+// BF16 or Q8_0 (kv_type); the math is fp32.
 #pragma once
 #include <cstdint>
 
@@ -29,12 +31,29 @@ struct AttendArgs {
     return v_pages ? static_cast<const uint8_t*>(v_pages[j >> page_shift]) + (j & ((int64_t(1) << page_shift) - 1)) * v_stride
                    : static_cast<const uint8_t*>(v) + j * v_stride;
   }
-  int64_t n_kv;         // keys 0..n_kv-1 are visible (causal mask applied by the caller)
+  int64_t n_kv;         // the last position sees keys 0..n_kv-1; position i of n_tok sees n_kv - (n_tok - 1 - i)
   int64_t head_dim, head_dim_v;
   float scale;          // softmax scale
-  float* out;           // [n_q, head_dim_v]
-  float* scratch;       // [n_q * n_kv]
+  float* out;           // [n_q, head_dim_v] per position
+  float* scratch;       // [n_tok * n_q * n_kv]
+  int64_t n_tok = 1;    // positions; position i's queries at q + i * q_tok_stride, its output at out + i * out_tok_stride
+  int64_t q_tok_stride = 0, out_tok_stride = 0;  // in floats
 };
+
+// Calls f once per position with a one-position AttendArgs (the kernels without a
+// multi-position path, and the scalar twin).
+template <class F>
+void for_each_position(const AttendArgs& a, F&& f) {
+  if (a.n_tok <= 1) return f(a);
+  for (int64_t i = 0; i < a.n_tok; ++i) {
+    AttendArgs b = a;
+    b.n_tok = 1;
+    b.q = a.q + i * a.q_tok_stride;
+    b.out = a.out + i * a.out_tok_stride;
+    b.n_kv = a.n_kv - (a.n_tok - 1 - i);
+    f(b);
+  }
+}
 
 // Turns each of the n_q rows of raw scores s[h * n_kv + j] into probabilities (fp32 exp,
 // double sum) and zeroes the n_q output rows; shared by the SIMD kernels, whose work is in

@@ -67,6 +67,7 @@ void row_to_f32(DType t, const uint8_t* src, float* dst, int64_t n) {
 }  // namespace
 
 void attend_avx2(const AttendArgs& a) {
+  if (a.n_tok > 1) return for_each_position(a, attend_avx2);
   const bool f32 = a.kv_type == DType::F32;
   alignas(32) float row[1024];
   if (!f32 && (a.head_dim > 1024 || a.head_dim_v > 1024 || a.head_dim % 8 || a.head_dim_v % 8)) return attend_ref(a);

@@ -79,8 +79,12 @@ namespace {
 // shuffles and adds instead of 16 separate horizontal reductions.
 inline __m512 sum16x16(const __m512* v) {
   __m512 a[8], b[4];
+  // Unrolled, so that v, a and b stay in registers (GCC otherwise kept them on the stack and
+  // ran these as loops of loads and stores: a fifth of the kernel's time).
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i)  // per 128-bit lane: [v0_0+v0_2, v1_0+v1_2, v0_1+v0_3, v1_1+v1_3]
     a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+#pragma GCC unroll 4
   for (int i = 0; i < 4; ++i)  // per 128-bit lane L: the lane's sums of four vectors
     b[i] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
                          _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
@@ -124,91 +128,123 @@ void load_tile(const AttendArgs& a, bool keys, int64_t j0, int64_t nt, int64_t n
 }
 
 // out[c] += sum over the tile's nt rows of p[r] * row r's chunk c, for N chunks from c0 held
-// in registers across the rows.
+// in registers across the rows. Even and odd rows go to separate accumulators: one set would
+// be a chain of 16 dependent FMAs per chunk, at the FMA latency's pace rather than its
+// throughput's (bench_attention: 1.2x per call).
 template <int N>
 inline void add_values(const float* tile, const float* p, int64_t nt, int64_t c0, float* out) {
-  __m512 acc[N];
+  __m512 acc[N], odd[N];
 #pragma GCC unroll 8
-  for (int i = 0; i < N; ++i) acc[i] = _mm512_loadu_ps(out + 16 * (c0 + i));
-  for (int64_t r = 0; r < nt; ++r) {
-    const __m512 pr = _mm512_set1_ps(p[r]);
+  for (int i = 0; i < N; ++i) acc[i] = _mm512_loadu_ps(out + 16 * (c0 + i)), odd[i] = _mm512_setzero_ps();
+  int64_t r = 0;
+  for (; r + 2 <= nt; r += 2) {
+    const __m512 p0 = _mm512_set1_ps(p[r]), p1 = _mm512_set1_ps(p[r + 1]);
     const float* t = tile + 256 * c0 + 16 * r;
 #pragma GCC unroll 8
-    for (int i = 0; i < N; ++i) acc[i] = _mm512_fmadd_ps(pr, _mm512_loadu_ps(t + 256 * i), acc[i]);
+    for (int i = 0; i < N; ++i) {
+      acc[i] = _mm512_fmadd_ps(p0, _mm512_load_ps(t + 256 * i), acc[i]);
+      odd[i] = _mm512_fmadd_ps(p1, _mm512_load_ps(t + 256 * i + 16), odd[i]);
+    }
+  }
+  if (r < nt) {
+    const __m512 p0 = _mm512_set1_ps(p[r]);
+    const float* t = tile + 256 * c0 + 16 * r;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) acc[i] = _mm512_fmadd_ps(p0, _mm512_load_ps(t + 256 * i), acc[i]);
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < N; ++i) _mm512_storeu_ps(out + 16 * (c0 + i), acc[i]);
+  for (int i = 0; i < N; ++i) _mm512_storeu_ps(out + 16 * (c0 + i), _mm512_add_ps(acc[i], odd[i]));
 }
 
-// Rows of 16k floats (head dims that are multiples of 16, up to 1024), the decode hot path.
-// Scores: per 16-key tile and head, 16 accumulators over head_dim, reduced at once by
-// sum16x16. A vectorized softmax, left unnormalized. Values: per tile and head, up to 8
-// output chunks in registers across the tile's 16 rows; each output row is scaled by 1/sum
-// at the end. Every cached row is converted once, into a tile every head reads from L1.
+// Rows of 16k floats (head dims that are multiples of 16, up to 1024), the decode and
+// prefill hot path. Scores: per 16-key tile, position and head, 16 accumulators over
+// head_dim, reduced at once by sum16x16. A vectorized softmax, left unnormalized. Values: per
+// tile, position and head, up to 8 output chunks in registers across the tile's 16 rows;
+// each output row is scaled by 1/sum at the end. Every cached row is converted once, into a
+// tile every head of every position reads from L1; a position's keys past its own are
+// masked (scores) or weighted by nothing (values).
 void attend_tiled(const AttendArgs& a) {
-  const int64_t hd = a.head_dim, hdv = a.head_dim_v, n_kv = a.n_kv, n_h = a.n_q;
+  const int64_t hd = a.head_dim, hdv = a.head_dim_v, n_kv = a.n_kv, n_h = a.n_q, n_tok = a.n_tok;
+  const auto visible = [&](int64_t i) { return n_kv - (n_tok - 1 - i); };  // keys position i sees
+  const auto scores = [&](int64_t i, int64_t h) { return a.scratch + (i * n_h + h) * n_kv; };
+  const auto out = [&](int64_t i, int64_t h) { return a.out + i * a.out_tok_stride + h * hdv; };
   alignas(64) float tile[16 * 1024];
   for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
     prefetch_next_tile(a, true, j0, hd);
     load_tile(a, true, j0, nt, hd, tile);
-    for (int64_t h = 0; h < n_h; ++h) {
-      const float* q = a.q + h * hd;
-      __m512 acc[16];
+    for (int64_t i = 0; i < n_tok; ++i) {
+      const int64_t nti = std::min<int64_t>(16, visible(i) - j0);
+      if (nti <= 0) continue;
+      for (int64_t h = 0; h < n_h; ++h) {
+        const float* q = a.q + i * a.q_tok_stride + h * hd;
+        __m512 acc[16];
 #pragma GCC unroll 16
-      for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
-      const float* t = tile;
-      for (int64_t d = 0; d < hd; d += 16, t += 256) {
-        const __m512 qv = _mm512_loadu_ps(q + d);
+        for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
+        const float* t = tile;
+        for (int64_t d = 0; d < hd; d += 16, t += 256) {
+          const __m512 qv = _mm512_loadu_ps(q + d);
 #pragma GCC unroll 16
-        for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_load_ps(t + 16 * r), acc[r]);
+          for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_load_ps(t + 16 * r), acc[r]);
+        }
+        _mm512_mask_storeu_ps(scores(i, h) + j0, first(nti), _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(a.scale)));
       }
-      _mm512_mask_storeu_ps(a.scratch + h * n_kv + j0, first(nt), _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(a.scale)));
     }
   }
-  float inv[1024];
-  for (int64_t h = 0; h < n_h; ++h) {
-    float* s = a.scratch + h * n_kv;
-    __m512 mx = _mm512_set1_ps(-INFINITY);
-    for (int64_t j = 0; j < n_kv; j += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, first(n_kv - j), s + j));
-    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t j = 0; j < n_kv; j += 16) {
-      const __mmask16 k = first(n_kv - j);
-      const __m512 e = _mm512_maskz_mov_ps(k, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), m)));
-      _mm512_mask_storeu_ps(s + j, k, e);
-      sum = _mm512_add_ps(sum, e);
+  constexpr int64_t kMaxRows = 1024;
+  float inv[kMaxRows];
+  for (int64_t i = 0; i < n_tok; ++i) {
+    const int64_t nv = visible(i);
+    for (int64_t h = 0; h < n_h; ++h) {
+      float* s = scores(i, h);
+      __m512 mx = _mm512_set1_ps(-INFINITY);
+      for (int64_t j = 0; j < nv; j += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, first(nv - j), s + j));
+      const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+      __m512 sum = _mm512_setzero_ps();
+      for (int64_t j = 0; j < nv; j += 16) {
+        const __mmask16 k = first(nv - j);
+        const __m512 e = _mm512_maskz_mov_ps(k, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), m)));
+        _mm512_mask_storeu_ps(s + j, k, e);
+        sum = _mm512_add_ps(sum, e);
+      }
+      inv[i * n_h + h] = float(1.0 / double(_mm512_reduce_add_ps(sum)));
+      float* o = out(i, h);
+      for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
     }
-    inv[h] = float(1.0 / double(_mm512_reduce_add_ps(sum)));
-    float* o = a.out + h * hdv;
-    for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
   }
   const int64_t n_c = hdv / 16;
   for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
     prefetch_next_tile(a, false, j0, hdv);
     load_tile(a, false, j0, nt, hdv, tile);
-    for (int64_t h = 0; h < n_h; ++h) {
-      const float* p = a.scratch + h * n_kv + j0;
-      float* o = a.out + h * hdv;
-      int64_t c = 0;
-      for (; c + 8 <= n_c; c += 8) add_values<8>(tile, p, nt, c, o);
-      if (c + 4 <= n_c) add_values<4>(tile, p, nt, c, o), c += 4;
-      if (c + 2 <= n_c) add_values<2>(tile, p, nt, c, o), c += 2;
-      if (c < n_c) add_values<1>(tile, p, nt, c, o);
+    for (int64_t i = 0; i < n_tok; ++i) {
+      const int64_t nti = std::min<int64_t>(16, visible(i) - j0);
+      if (nti <= 0) continue;
+      for (int64_t h = 0; h < n_h; ++h) {
+        const float* p = scores(i, h) + j0;
+        float* o = out(i, h);
+        int64_t c = 0;
+        for (; c + 8 <= n_c; c += 8) add_values<8>(tile, p, nti, c, o);
+        if (c + 4 <= n_c) add_values<4>(tile, p, nti, c, o), c += 4;
+        if (c + 2 <= n_c) add_values<2>(tile, p, nti, c, o), c += 2;
+        if (c < n_c) add_values<1>(tile, p, nti, c, o);
+      }
     }
   }
-  for (int64_t h = 0; h < n_h; ++h) {
-    float* o = a.out + h * hdv;
-    const __m512 iv = _mm512_set1_ps(inv[h]);
-    for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(iv, _mm512_loadu_ps(o + d)));
-  }
+  for (int64_t i = 0; i < n_tok; ++i)
+    for (int64_t h = 0; h < n_h; ++h) {
+      float* o = out(i, h);
+      const __m512 iv = _mm512_set1_ps(inv[i * n_h + h]);
+      for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(iv, _mm512_loadu_ps(o + d)));
+    }
 }
 }  // namespace
 
 void attend_avx512(const AttendArgs& a) {
-  if (a.head_dim % 16 == 0 && a.head_dim_v % 16 == 0 && a.head_dim <= 1024 && a.head_dim_v <= 1024 && a.n_q <= 1024)
+  if (a.head_dim % 16 == 0 && a.head_dim_v % 16 == 0 && a.head_dim <= 1024 && a.head_dim_v <= 1024 &&
+      a.n_q * a.n_tok <= 1024)
     return attend_tiled(a);
+  if (a.n_tok > 1) return for_each_position(a, attend_avx512);
   // Other shapes (odd test heads): one key at a time.
   if (a.kv_type != DType::F32) return attend_ref(a);  // typed caches have 32k-wide heads (KvCache)
   for (int64_t j = 0; j < a.n_kv; ++j) {

@@ -124,26 +124,46 @@ int64_t DenseModel::weight_bytes_per_token() const {
 }
 
 // Causal attention of every batch token over its own sequence's cache [0, pos]. One work item
-// per (token, KV head): the query heads of a GQA group share each cached row they read.
+// per (run of consecutive positions of one sequence, KV head): the query heads of a GQA group
+// and the positions of a prompt chunk share each cached row they read (kernels/attention.h).
 void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, ThreadPool& pool) {
   const int64_t T = int64_t(batch.size()), H = cfg_.n_head, Hkv = cfg_.n_head_kv;
   const int64_t hd = cfg_.head_dim, hdv = cfg_.head_dim_v, group = H / Hkv;
   const float scale = 1.0f / std::sqrt(float(hd));
+  // Runs of at most kRun positions, fewer where a run's scores (group x positions x keys
+  // floats) would outgrow kScoreFloats per thread.
+  constexpr int64_t kRun = 16, kScoreFloats = int64_t(2) << 20;
+  int64_t max_kv = 1;
+  for (int64_t t = 0; t < T; ++t) max_kv = std::max<int64_t>(max_kv, int64_t(batch.pos[size_t(t)]) + 1);
+  const int64_t run_cap = std::clamp<int64_t>(kScoreFloats / (group * max_kv), 1, kRun);
+  runs_.clear();
+  for (int64_t t = 0; t < T;) {
+    int64_t e = t + 1;
+    while (e < T && e - t < run_cap && batch.seq[size_t(e)] == batch.seq[size_t(t)] &&
+           batch.pos[size_t(e)] == batch.pos[size_t(e - 1)] + 1)
+      ++e;
+    runs_.push_back({t, e - t});
+    t = e;
+  }
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
-  for (auto& s : scores_) grow(s, size_t(group * cache.n_ctx()));
+  for (auto& s : scores_) grow(s, size_t(group * run_cap * max_kv));
   if (int(pages_.size()) < 2 * pool.size()) pages_.resize(size_t(2 * pool.size()));
   // Items are claimed as the threads come (parallel_dynamic): a descheduled thread does not
   // hold up the round.
-  pool.parallel_dynamic(T * Hkv, 1, [&](int64_t i0, int64_t i1, int ith) {
+  pool.parallel_dynamic(int64_t(runs_.size()) * Hkv, 1, [&](int64_t i0, int64_t i1, int ith) {
     auto& kp = pages_[size_t(2 * ith)];
     auto& vp = pages_[size_t(2 * ith + 1)];
     for (int64_t item = i0; item < i1; ++item) {
-      const int64_t t = item / Hkv, kvh = item % Hkv;
+      const auto [t, n] = runs_[size_t(item / Hkv)];
+      const int64_t kvh = item % Hkv;
       const int64_t slot = batch.seq[size_t(t)];
       kernels::AttendArgs a;
       a.q = q_.data() + (t * H + kvh * group) * hd;
       a.n_q = group;
-      a.n_kv = int64_t(batch.pos[size_t(t)]) + 1;
+      a.n_tok = n;
+      a.q_tok_stride = H * hd;
+      a.out_tok_stride = H * hdv;
+      a.n_kv = int64_t(batch.pos[size_t(t + n - 1)]) + 1;
       cache.k_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hd, kp);
       cache.v_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hdv, vp);
       a.kv_type = cache.type();

@@ -52,7 +52,11 @@ class DenseModel : public Model {
   // Activations, grown to the largest batch seen (no allocation in steady state).
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, out_rows_;
   std::vector<float> rope_cos_, rope_sin_;  // [n_tok, n_rot / 2] for this batch's positions
-  std::vector<std::vector<float>> scores_;  // per thread, [group * n_ctx]
+  std::vector<std::vector<float>> scores_;  // per thread, [run positions * group * keys]
+  struct Run {
+    int64_t first, n;  // batch tokens [first, first + n): one sequence, consecutive positions
+  };
+  std::vector<Run> runs_;
   std::vector<std::vector<const void*>> pages_;  // per thread: a sequence's K and V block pointers
 };
 
