@@ -79,8 +79,32 @@ case $TARGET in
     DICT=$ROOT/tests/fuzz/request.dict
     make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" request "$1"; }
     ;;
+  tokenizer)
+    # Real tokenizers are loaded once from tests/data (and the oracle's npm folder next to it).
+    FLAGS=("-DFRUGAL_TEST_DATA=\"$ROOT/tests/data\"")
+    SOURCES=("$ROOT"/src/tokenizer/*.cpp "$ROOT"/src/core/*.cpp)
+    LIBS=(-lpcre2-8 -lutf8proc)
+    MAX_LEN=4096
+    DICT=$ROOT/tests/fuzz/tokenizer.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" tokenizer "$1"; }
+    ;;
+  kv_block)
+    SOURCES=("$ROOT"/src/runtime/disk_cache.cpp "$ROOT"/src/core/*.cpp)
+    MAX_LEN=1024
+    DICT=$ROOT/tests/fuzz/kv_block.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_kv_block_seeds.py" "$1"; }
+    ;;
+  hf_config)
+    SOURCES=("$ROOT"/src/model/hf_config.cpp "$ROOT"/src/model/vocab_gguf.cpp "$ROOT"/src/formats/json_file.cpp
+             "$ROOT"/src/formats/gguf*.cpp "$ROOT"/src/tokenizer/*.cpp "$ROOT"/src/core/*.cpp)
+    LIBS=(-lpcre2-8 -lutf8proc)
+    MAX_LEN=16384
+    DICT=$ROOT/tests/fuzz/hf_config.dict
+    make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" hf_config "$1"; }
+    ;;
   *)
-    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja, output_parser, json_schema, models_toml, request)" >&2
+    echo "fuzz.sh: unknown target '$TARGET' (known: gguf, safetensors, jinja, output_parser, json_schema, models_toml," \
+      "request, tokenizer, kv_block, hf_config)" >&2
     exit 2
     ;;
 esac
@@ -99,10 +123,26 @@ else
   [[ -n $newer ]] && stale=1
 fi
 if ((stale)); then
+  # One compiler per source file, FUZZ_JOBS (default: the cores) at a time, then one link: the
+  # library sources dominate the build, and CI builds every target from scratch.
   echo "fuzz.sh: building $BIN"
-  "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined "${FLAGS[@]}" \
-    -I"$ROOT/src" "$MAIN" "${SOURCES[@]}" -pthread "${LIBS[@]}" -o "$BIN.new"
+  SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+  OBJS=$OUT/fuzz_$TARGET-obj
+  rm -rf "$OBJS"
+  mkdir -p "$OBJS"
+  objs=() pids=() failed=0
+  for src in "$MAIN" "${SOURCES[@]}"; do
+    while (($(jobs -rp | wc -l) >= ${FUZZ_JOBS:-$(nproc)})); do sleep 0.1; done
+    objs+=("$OBJS/${#objs[@]}-$(basename "$src" .cpp).o")
+    "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer-no-link "${SAN[@]}" "${FLAGS[@]}" -I"$ROOT/src" -c "$src" \
+      -o "${objs[-1]}" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || { echo "fuzz.sh: compiling $TARGET failed" >&2; exit 1; }
+  "$CXX" -fsanitize=fuzzer "${SAN[@]}" "${objs[@]}" -pthread "${LIBS[@]}" -o "$BIN.new"
   mv "$BIN.new" "$BIN"
+  rm -rf "$OBJS"
 fi
 
 # The corpus persists between runs so coverage keeps growing; seeds are refreshed each time.

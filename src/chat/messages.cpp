@@ -1,6 +1,7 @@
 #include "chat/messages.h"
 
 #include "core/text.h"
+#include "formats/json_file.h"
 
 namespace frugal::chat {
 
@@ -166,7 +167,8 @@ json template_messages(const std::vector<Message>& messages, bool tool_arguments
         if (tool_arguments_as_text) {
           if (args.is_object()) args = args.dump();
         } else if (args.is_string()) {
-          json parsed = json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+          // Bounded nesting: the template context copies it, recursively.
+          json parsed = parse_untrusted_json<json>(args.get<std::string>());
           if (parsed.is_object()) args = std::move(parsed);
         }
         json call = json::object();

@@ -1,5 +1,7 @@
 #include "chat/tool_call_syntax.h"
 
+#include "formats/json_file.h"
+
 namespace frugal::chat::detail {
 
 using json = nlohmann::ordered_json;
@@ -42,7 +44,7 @@ bool valid_name(std::string_view name) {
 
 // ARGS must be one JSON object; serialized compactly.
 std::optional<std::string> parse_arguments(std::string_view args) {
-  json v = json::parse(trim(args), nullptr, /*allow_exceptions=*/false);
+  json v = parse_untrusted_json<json>(trim(args));  // dump() recurses: the depth is bounded
   if (!v.is_object()) return std::nullopt;
   return v.dump();
 }
@@ -77,7 +79,7 @@ std::optional<ToolCall> parse_deepseek_call(std::string_view body) {
 }
 
 std::optional<ToolCall> parse_json_call(std::string_view text) {
-  json v = json::parse(trim(text), nullptr, /*allow_exceptions=*/false);
+  json v = parse_untrusted_json<json>(trim(text));
   if (!v.is_object()) return std::nullopt;
   auto name = v.find("name");
   if (name == v.end() || !name->is_string() || !valid_name(name->get<std::string>())) return std::nullopt;

@@ -58,7 +58,10 @@ class Cfg {
   int64_t as_int(const json* v, const char* key, int64_t def) const {
     if (!v) return def;
     if (v->is_number_integer()) return v->get<int64_t>();
-    if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) return int64_t(v->get<double>());
+    if (v->is_number_float()) {  // whole, and inside int64's range (converting 1e300 is undefined)
+      const double d = v->get<double>();
+      if (std::floor(d) == d && d >= -0x1p63 && d < 0x1p63) return int64_t(d);
+    }
     fail("%s: \"%s\" must be an integer", path_.c_str(), key);
   }
   double as_float(const json* v, const char* key, double def) const {
@@ -133,6 +136,8 @@ void dense_keys(const Cfg& c, ModelInfo& m) {
   const int64_t E = positive(c, "hidden_size"), H = positive(c, "num_attention_heads");
   const int64_t H_kv = c.i("num_key_value_heads", H);
   const int64_t hd = c.i("head_dim", E / H);
+  // Bounded: llama3 rope scaling makes hd / 2 frequencies (a planted 1e11 asked for 200 GB).
+  if (hd <= 0 || hd > 65536) fail("%s: \"head_dim\" must be in 1 .. 65536, got %lld", c.path().c_str(), (long long)hd);
   m.n_layer = positive(c, "num_hidden_layers");
   m.n_head = H;
   m.n_head_kv = H_kv;
@@ -255,7 +260,10 @@ std::string supported_architectures() {
 
 ModelInfo read_config(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "config.json").string();
-  json j = read_json_file(path);
+  return parse_config(read_json_file(path), path);
+}
+
+ModelInfo parse_config(json j, const std::string& path) {
   if (!j.is_object()) fail("%s: not a JSON object", path.c_str());
   const Cfg c(std::move(j), path);
   std::string hf_arch;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "model/hf_folder.h"
@@ -33,6 +35,8 @@ struct ModelInfo {
 // Reads DIR/config.json. Throws Error naming config.json and the key, or listing the supported
 // architectures.
 ModelInfo read_config(const std::string& dir);
+// The same for config.json's parsed JSON; `path` names it in errors.
+ModelInfo parse_config(nlohmann::json j, const std::string& path);
 // "LlamaForCausalLM (llama), ..." for error messages.
 std::string supported_architectures();
 

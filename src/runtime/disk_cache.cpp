@@ -172,7 +172,8 @@ int64_t DiskCache::file_bytes(int64_t n_prefix) const {
 
 // Header and token prefix as they must appear in the file: a read compares these bytes
 // whole, so model, layout, name and every token are checked at once.
-std::vector<uint8_t> DiskCache::head(uint64_t chain, const int32_t* prefix, int64_t n_prefix) const {
+std::vector<uint8_t> block_file_head(const BlockLayout& layout, uint64_t chain, const int32_t* prefix,
+                                     int64_t n_prefix) {
   std::vector<uint8_t> h(kHeadBytes + 4 * size_t(n_prefix));
   uint8_t* p = h.data();
   auto put = [&p](const void* v, size_t n) {
@@ -181,15 +182,25 @@ std::vector<uint8_t> DiskCache::head(uint64_t chain, const int32_t* prefix, int6
   };
   put(kMagic, sizeof kMagic);
   put(&kVersion, 2);
-  put(&layout_.fingerprint, 8);
-  put(&layout_.block_tokens, 8);
-  put(&layout_.n_layer, 8);
-  put(&layout_.k_row_bytes, 8);
-  put(&layout_.v_row_bytes, 8);
+  put(&layout.fingerprint, 8);
+  put(&layout.block_tokens, 8);
+  put(&layout.n_layer, 8);
+  put(&layout.k_row_bytes, 8);
+  put(&layout.v_row_bytes, 8);
   put(&n_prefix, 8);
   put(&chain, 8);
   put(prefix, 4 * size_t(n_prefix));
   return h;
+}
+
+uint64_t block_file_checksum(const std::vector<uint8_t>& head, const uint8_t* rows, size_t row_bytes) {
+  return hash_bytes(rows, row_bytes, hash_bytes(head.data(), head.size(), 0));
+}
+
+const uint8_t* parse_block_file(const uint8_t* data, size_t size, const std::vector<uint8_t>& head, size_t row_bytes) {
+  if (size != head.size() + row_bytes + 8 || std::memcmp(data, head.data(), head.size()) != 0) return nullptr;
+  const uint8_t* rows = data + head.size();
+  return load64(rows + row_bytes) == block_file_checksum(head, rows, row_bytes) ? rows : nullptr;
 }
 
 bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, std::vector<uint8_t>& rows,
@@ -197,7 +208,7 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
   auto it = index_.find(chain);
   if (it == index_.end()) return false;
   const std::string path = path_of(chain);
-  const std::vector<uint8_t> want = head(chain, prefix, n_prefix);
+  const std::vector<uint8_t> want = block_file_head(layout_, chain, prefix, n_prefix);
   const size_t row_bytes = size_t(layout_.bytes());
   bool ok = false;
   if (it->second.bytes == file_bytes(n_prefix)) {
@@ -210,13 +221,16 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
     if (f && (::fstat(::fileno(f.get()), &fst) != 0 || fst.st_uid != ::geteuid() || !S_ISREG(fst.st_mode)))
       f.reset();  // planted after the scan by someone else: rejected below
     if (f) {
-      std::vector<uint8_t> got(want.size());
-      rows.resize(row_bytes);
-      uint64_t sum = 0;
-      ok = std::fread(got.data(), 1, got.size(), f.get()) == got.size() && got == want &&
-           std::fread(rows.data(), 1, row_bytes, f.get()) == row_bytes &&
-           std::fread(&sum, 8, 1, f.get()) == 1 && std::fgetc(f.get()) == EOF &&
-           sum == hash_bytes(rows.data(), row_bytes, hash_bytes(want.data(), want.size(), 0));
+      // The whole file is read into `rows` (whose memory the caller reuses block after block),
+      // asking for one byte more than it must have so that a file grown since the scan is
+      // seen; the rows are then moved to the front.
+      rows.resize(size_t(file_bytes(n_prefix)) + 1);
+      const size_t got = std::fread(rows.data(), 1, rows.size(), f.get());
+      if (const uint8_t* r = parse_block_file(rows.data(), got, want, row_bytes)) {
+        std::memmove(rows.data(), r, row_bytes);
+        rows.resize(row_bytes);
+        ok = true;
+      }
     }
   }
   if (!ok) {
@@ -232,9 +246,9 @@ bool DiskCache::read(uint64_t chain, const int32_t* prefix, int64_t n_prefix, st
 std::string DiskCache::write(uint64_t chain, const int32_t* prefix, int64_t n_prefix, const uint8_t* rows,
                              uint64_t tick) {
   const std::string path = path_of(chain), tmp = path.substr(0, path.size() - kExt.size()) + std::string(kTmpExt);
-  const std::vector<uint8_t> h = head(chain, prefix, n_prefix);
+  const std::vector<uint8_t> h = block_file_head(layout_, chain, prefix, n_prefix);
   const size_t row_bytes = size_t(layout_.bytes());
-  const uint64_t sum = hash_bytes(rows, row_bytes, hash_bytes(h.data(), h.size(), 0));
+  const uint64_t sum = block_file_checksum(h, rows, row_bytes);
   errno = 0;
   bool ok = false;
   // 0600 whatever the umask, and never through a link someone left under the temporary name.

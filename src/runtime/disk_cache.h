@@ -38,6 +38,18 @@ struct BlockLayout {
 // confined to one 8-byte word (a flipped byte) always changes the result.
 uint64_t hash_bytes(const void* data, size_t n, uint64_t seed);
 
+// What a block file must start with for this layout, chain and token prefix: the header and
+// the tokens, compared byte for byte on a read.
+std::vector<uint8_t> block_file_head(const BlockLayout& layout, uint64_t chain, const int32_t* prefix,
+                                     int64_t n_prefix);
+// The checksum that ends a block file: of its head and its rows.
+uint64_t block_file_checksum(const std::vector<uint8_t>& head, const uint8_t* rows, size_t row_bytes);
+// Checks the whole bytes of one block file: exactly `head` (block_file_head of what was asked
+// for), row_bytes of rows, their block_file_checksum, and nothing after. Returns the rows
+// (inside `data`) or null for a file that is truncated, longer, of another model, layout,
+// chain or prefix, or damaged. Nothing in the file is used as a size or an offset.
+const uint8_t* parse_block_file(const uint8_t* data, size_t size, const std::vector<uint8_t>& head, size_t row_bytes);
+
 class DiskCache {
  public:
   // Creates `dir` if needed and checks that a file can be written there (Error otherwise),
@@ -73,7 +85,6 @@ class DiskCache {
   void remove_entry(uint64_t chain);  // the entry only
   void enforce_budget();
   int64_t file_bytes(int64_t n_prefix) const;
-  std::vector<uint8_t> head(uint64_t chain, const int32_t* prefix, int64_t n_prefix) const;
 
   std::string dir_;
   int64_t budget_;

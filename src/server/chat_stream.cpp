@@ -1,5 +1,6 @@
 #include "server/chat_stream.h"
 
+#include "formats/json_file.h"
 #include "runtime/json_constraint.h"
 
 namespace frugal::server {
@@ -54,7 +55,7 @@ void OneChoice::run(const std::function<void(GenChunk&)>& after, const std::func
 }
 
 json tool_arguments(const chat::ToolCall& call) {
-  json args = json::parse(call.arguments, nullptr, false);
+  json args = parse_untrusted_json<json>(call.arguments);
   return args.is_object() ? args : json::object();
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "formats/json_file.h"
 #include "server/api.h"
 #include "server/connection_pool.h"
 #include "server/web_page.h"
@@ -94,6 +95,21 @@ void apply_defaults(json& body, const ModelSpec& spec, std::optional<bool> alias
     } else if (absent(body, k.c_str()) && !(k == "max_tokens" && !absent(body, "max_completion_tokens"))) {
       body[k] = v;
     }
+  }
+}
+
+// A request body as JSON, or a 400: not JSON, or nested deeper than kMaxJsonDepth (the JSON
+// library copies and dumps trees recursively: a chat body nested a million deep, 2 MB, within
+// the default body limit, overflowed a connection thread's stack and killed the server).
+json parse_body(const std::string& body) {
+  try {
+    return json::parse(body, [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxJsonDepth)
+        throw ApiError(400, strfmt("the body is nested deeper than %d levels", kMaxJsonDepth), "", "invalid_json");
+      return true;
+    });
+  } catch (const json::exception& e) {
+    throw ApiError(400, std::string("the body is not valid JSON: ") + e.what(), "", "invalid_json");
   }
 }
 
@@ -189,12 +205,7 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
       try {
         if (S->stopping) throw ApiError(503, "the server is shutting down", "", "server_shutting_down");
         const std::string who = authenticate(req);
-        json body;
-        try {
-          body = json::parse(req.body);
-        } catch (const json::exception& e) {
-          throw ApiError(400, std::string("the body is not valid JSON: ") + e.what(), "", "invalid_json");
-        }
+        json body = parse_body(req.body);
         if (!body.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
         auto guard = std::make_shared<InFlight>(*S, who);
         const ModelShelf::Resolved rv = model_of(body);
@@ -285,7 +296,7 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
   svr.Post("/api/show", [this, model_of, authenticate](const httplib::Request& req, httplib::Response& res) {
     try {
       authenticate(req);
-      json b = json::parse(req.body, nullptr, false);
+      json b = parse_body(req.body);
       if (!b.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
       if (!b.contains("model") && b.contains("name")) b["model"] = b["name"];  // older clients send "name"
       auto lease = shelf_.acquire(model_of(b));
@@ -344,7 +355,7 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     return [this, model_of, authenticate, load](const httplib::Request& req, httplib::Response& res) {
       try {
         authenticate(req);
-        const json b = json::parse(req.body, nullptr, false);
+        const json b = parse_body(req.body);
         if (!b.is_object()) throw ApiError(400, "the body must be a JSON object", "", "invalid_json");
         if (!field(b, "model")) throw ApiError(400, "'model' is required", "model", "missing_field");
         const ModelShelf::Resolved rv = model_of(b);

@@ -1,13 +1,15 @@
-// Tokenizer::from_hf_dir: reads a Hugging Face tokenizer.json (+ tokenizer_config.json) into
-// the neutral Vocab and the text pipeline, and names the pipeline for GGUF (tokenizer.ggml.pre)
-// when it is one of the known ones.
+// Tokenizer::from_hf_dir / from_hf_files: reads a Hugging Face tokenizer.json (+
+// tokenizer_config.json) into the neutral Vocab and the text pipeline, and names the pipeline
+// for GGUF (tokenizer.ggml.pre) when it is one of the known ones.
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "formats/json_file.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
@@ -27,7 +29,12 @@ bool read_file(const std::string& path, std::string* out) {
 
 json parse_json(const std::string& path, const std::string& text) {
   try {
-    return json::parse(text);
+    return json::parse(text, [&path](int depth, json::parse_event_t, json&) {
+      // Bounded before anything walks the tree: the readers below and the JSON library's
+      // copies recurse, and a file nested a million deep would overflow the stack.
+      if (depth > kMaxJsonDepth) fail("tokenizer: %s: nested deeper than %d levels", path.c_str(), kMaxJsonDepth);
+      return true;
+    });
   } catch (const json::exception& e) {
     fail("tokenizer: %s: %s", path.c_str(), e.what());
   }
@@ -111,7 +118,9 @@ void template_specials(const json& pp, int32_t* bos, int32_t* eos) {
     std::string name = item["SpecialToken"].value("id", "");
     json st = pp.value("special_tokens", json::object());
     if (!st.contains(name) || st[name].value("ids", json::array()).empty()) return -1;
-    return st[name]["ids"][0].get<int32_t>();
+    const json& id = st[name]["ids"][0];  // an int32 id, or none (a float 1e67 would not convert)
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) return -1;
+    return int32_t(id.get<int64_t>());
   };
   const json& single = pp["single"];
   if (!single.empty() && single.front().contains("SpecialToken")) *bos = id_of(single.front());
@@ -131,23 +140,22 @@ bool looks_like_control(const std::string& t) {
 
 // An id from the model's config.json (bos_token_id, eos_token_id), which the GGUF converter
 // falls back to when tokenizer_config.json names no token.
-int32_t config_id(const std::string& dir, const char* key) {
-  std::string text;
-  if (!read_file(dir + "/config.json", &text)) return -1;
-  json c = json::parse(text, nullptr, false);
+int32_t config_id(const std::optional<std::string>& config_json, const char* key) {
+  if (!config_json) return -1;
+  json c = json::parse(*config_json, nullptr, false);
   if (c.is_discarded() || !c.contains(key) || !c[key].is_number_integer()) return -1;
   return c[key].get<int32_t>();
 }
 
-}  // namespace
-
-Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
-  std::string path = dir + "/tokenizer.json", text;
-  if (!read_file(path, &text)) fail("tokenizer: cannot read %s", path.c_str());
-  json tj = parse_json(path, text);
+// The whole folder read into a TokenizerSpec. The JSON library's own exceptions (a key missing,
+// a value of another type) are turned into Error by from_hf_files.
+TokenizerSpec read_hf_spec(const HfTokenizerFiles& files) {
+  const std::string& dir = files.dir;
+  std::string path = dir + "/tokenizer.json";
+  json tj = parse_json(path, files.tokenizer_json);
   json cfg = json::object();
   std::string cfg_path = dir + "/tokenizer_config.json";
-  if (read_file(cfg_path, &text)) cfg = parse_json(cfg_path, text);
+  if (files.tokenizer_config_json) cfg = parse_json(cfg_path, *files.tokenizer_config_json);
 
   TokenizerSpec spec;
   Vocab& v = spec.vocab;
@@ -156,21 +164,32 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
     fail("tokenizer: %s: model '%s' is not supported (only BPE)", path.c_str(),
          model.value("type", "").c_str());
 
-  // Ids: the BPE vocab and the added tokens, which may lie past it. Holes get placeholders.
-  int32_t n = 0;
-  for (auto& [tok, id] : model.at("vocab").items()) n = std::max(n, id.get<int32_t>() + 1);
+  // Ids: the BPE vocab and the added tokens, which may lie past it. Holes get placeholders, but
+  // a few only: an id must be >= 0 and below twice the tokens listed + 1024 (a planted id of
+  // 2^31 - 1 would otherwise ask for billions of placeholders).
+  const json& vocab = model.at("vocab");
   const json& added = tj.value("added_tokens", json::array());
-  for (auto& a : added) n = std::max(n, a.at("id").get<int32_t>() + 1);
+  const int64_t id_end = 2 * int64_t(vocab.size() + added.size()) + 1024;
+  auto token_id = [&](const json& id) -> int32_t {
+    if (!id.is_number_integer()) fail("tokenizer: %s: token id is a %s, not an integer", path.c_str(), id.type_name());
+    if (id.get<int64_t>() < 0 || id.get<int64_t>() >= id_end)
+      fail("tokenizer: %s: token id %s out of range (0 .. %lld for %zu tokens)", path.c_str(), id.dump().c_str(),
+           (long long)(id_end - 1), vocab.size() + added.size());
+    return int32_t(id.get<int64_t>());
+  };
+  int32_t n = 0;
+  for (auto& [tok, id] : vocab.items()) n = std::max(n, token_id(id) + 1);
+  for (auto& a : added) n = std::max(n, token_id(a.at("id")) + 1);
   v.tokens.assign(size_t(n), "");
   v.token_types.assign(size_t(n), kTokenUnused);
-  for (auto& [tok, id] : model["vocab"].items()) {
-    v.tokens[size_t(id.get<int32_t>())] = tok;
-    v.token_types[size_t(id.get<int32_t>())] = kTokenNormal;
+  for (auto& [tok, id] : vocab.items()) {
+    v.tokens[size_t(token_id(id))] = tok;
+    v.token_types[size_t(token_id(id))] = kTokenNormal;
   }
   std::unordered_map<std::string, int32_t> added_ids;
   for (auto& a : added) {
     AddedTokenSpec s;
-    s.id = a.at("id").get<int32_t>();
+    s.id = token_id(a.at("id"));
     s.special = a.value("special", false);
     s.normalized = a.value("normalized", !s.special);
     s.lstrip = a.value("lstrip", false);
@@ -213,8 +232,8 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   v.bos_id = id_of(token_content(cfg.value("bos_token", json())));
   v.eos_id = id_of(token_content(cfg.value("eos_token", json())));
   v.pad_id = id_of(token_content(cfg.value("pad_token", json())));
-  if (v.bos_id < 0) v.bos_id = config_id(dir, "bos_token_id");
-  if (v.eos_id < 0) v.eos_id = config_id(dir, "eos_token_id");
+  if (v.bos_id < 0) v.bos_id = config_id(files.config_json, "bos_token_id");
+  if (v.eos_id < 0) v.eos_id = config_id(files.config_json, "eos_token_id");
   if (v.bos_id >= n) v.bos_id = -1;
   if (v.eos_id >= n) v.eos_id = -1;
   std::string unk = model.value("unk_token", json()).is_string() ? model["unk_token"].get<std::string>()
@@ -230,13 +249,13 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   template_specials(tj.value("post_processor", json()), &tp_bos, &tp_eos);
   if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) {
     v.add_bos = cfg["add_bos_token"].get<bool>();
-  } else if (tp_bos >= 0) {
+  } else if (tp_bos >= 0 && tp_bos < n) {
     v.add_bos = true;
     v.bos_id = tp_bos;
   }
   if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) {
     v.add_eos = cfg["add_eos_token"].get<bool>();
-  } else if (tp_eos >= 0) {
+  } else if (tp_eos >= 0 && tp_eos < n) {
     v.add_eos = true;
     v.eos_id = tp_eos;
   }
@@ -248,8 +267,32 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
     for (auto& e : ct)
       if (v.chat_template.empty() || e.value("name", "") == "default")
         v.chat_template = e.value("template", "");
-  } else {
-    read_file(dir + "/chat_template.jinja", &v.chat_template);
+  } else if (files.chat_template_jinja) {
+    v.chat_template = *files.chat_template_jinja;
+  }
+  return spec;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
+  HfTokenizerFiles files;
+  files.dir = dir;
+  std::string text;
+  if (!read_file(dir + "/tokenizer.json", &files.tokenizer_json))
+    fail("tokenizer: cannot read %s/tokenizer.json", dir.c_str());
+  if (read_file(dir + "/tokenizer_config.json", &text)) files.tokenizer_config_json = std::move(text);
+  if (read_file(dir + "/config.json", &text)) files.config_json = std::move(text);
+  if (read_file(dir + "/chat_template.jinja", &text)) files.chat_template_jinja = std::move(text);
+  return from_hf_files(files);
+}
+
+Tokenizer Tokenizer::from_hf_files(const HfTokenizerFiles& files) {
+  TokenizerSpec spec;
+  try {
+    spec = read_hf_spec(files);
+  } catch (const json::exception& e) {
+    fail("tokenizer: %s: tokenizer.json or tokenizer_config.json is not as expected: %s", files.dir.c_str(), e.what());
   }
   return Tokenizer(std::make_shared<const Impl>(std::move(spec)));
 }

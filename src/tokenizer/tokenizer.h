@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,15 @@ enum TokenType : int32_t {
   kTokenUnused = 5, kTokenByte = 6,
 };
 
+// The files of a Hugging Face tokenizer folder, as text (nullopt: the folder lacks it).
+struct HfTokenizerFiles {
+  std::string dir;  // names the files in error messages
+  std::string tokenizer_json;
+  std::optional<std::string> tokenizer_config_json;
+  std::optional<std::string> config_json;          // bos_token_id / eos_token_id fallbacks
+  std::optional<std::string> chat_template_jinja;  // used when tokenizer_config.json has none
+};
+
 struct EncodeOptions {
   bool add_special = false;   // BOS/EOS as the tokenizer's configuration says
   bool parse_special = true;  // false: special (control) token text is plain text
@@ -42,6 +52,9 @@ class Tokenizer {
  public:
   // tokenizer.json + tokenizer_config.json (optional; add_bos_token, bos/eos/pad, chat_template).
   static Tokenizer from_hf_dir(const std::string& dir);
+  // The same from the files' text (from_hf_dir reads them and calls this). Throws Error naming
+  // the file for anything it cannot use.
+  static Tokenizer from_hf_files(const HfTokenizerFiles& files);
   // From GGUF metadata; the text pipeline comes from vocab.pre. Throws Error for an unknown
   // pre name or a model other than "gpt2"; an empty pre is read as "default" (GPT-2).
   static Tokenizer from_vocab(const Vocab& v);

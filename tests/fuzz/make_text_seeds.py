@@ -4,10 +4,21 @@
 output_parser: a configuration byte, then model output in each tool-call syntax, with and
 without reasoning; json_schema: a schema, a NUL byte, then a document it accepts (or one it
 rejects); models_toml: the README's models.toml and variations; request: a dialect byte (0
-OpenAI chat, 1 Ollama chat, 2 Ollama generate, 3 Anthropic Messages, 4 Responses), then a body.
+OpenAI chat, 1 Ollama chat, 2 Ollama generate, 3 Anthropic Messages, 4 Responses), then a body;
+tokenizer: a byte choosing the tokenizer and options, then text (the golden tokenizer strings,
+the oracle's extra corpus, special tokens, invalid UTF-8, text that NFC changes); hf_config: 0
+then a config.json, or 1 then tokenizer.json NUL tokenizer_config.json NUL config.json (the
+golden models' files, compact, and hand-made variants).
 """
+import json
 import os
 import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(',', ':'), ensure_ascii=False).encode()
 
 target, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
@@ -99,6 +110,61 @@ elif target == 'request':
         (4, {"input": "hello"}),
     ]
     seeds = [bytes([d]) + json.dumps(b).encode() for d, b in bodies]
+elif target == 'tokenizer':
+    texts = []
+    for path in ('tests/data/golden/tokenizer/tokenizer_llama3.jsonl', 'tests/oracle/corpus_extra.jsonl'):
+        with open(os.path.join(ROOT, path), encoding='utf-8') as f:
+            texts += [json.loads(line)['text'].encode() for line in f if line.strip()]
+    texts = texts[::4]  # every fourth: ~120 seeds, each tokenizer meets every kind of string
+    texts += [b'<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nok<|im_end|>',
+              '<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜></think>ok<｜end▁of▁sentence｜>'.encode(),
+              b'<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>',
+              b'<|im_start|<|im_start|>>', b'\xff\xfe\xc3\x28 \xe2\x82 \xf0\x9f\x98 \xed\xa0\x80 \xc0\xaf end',
+              'e\u0301 a\u0308\u0323 \u1100\u1161\u11a8 \u212b \uff21\u0301 \u0958 \U0001d15e'.encode(),
+              b'a' * 3000, b' ' * 1000 + b'x', '日本語のテキスト123456789'.encode() * 20, b'\0\r\n\t\x0b\x0c']
+    seeds = [bytes([i % 5 | (0x40 if i % 3 == 0 else 0) | (0x80 if i % 7 == 0 else 0)]) + t for i, t in enumerate(texts)]
+elif target == 'hf_config':
+    golden = os.path.join(ROOT, 'tests/data/golden/models')
+    def load(model, name):
+        with open(os.path.join(golden, model, name), encoding='utf-8') as f:
+            return json.load(f)
+    configs = [load(m, 'config.json') for m in ('qwen2-mini', 'qwen3-mini', 'v2lite-mini', 'v3-mini')]
+    llama = dict(configs[1], architectures=['LlamaForCausalLM'], model_type='llama',
+                 rope_scaling={'rope_type': 'llama3', 'factor': 8.0, 'low_freq_factor': 1.0, 'high_freq_factor': 4.0,
+                               'original_max_position_embeddings': 8192})
+    configs += [llama, dict(configs[1], rope_scaling={'type': 'yarn', 'factor': 4, 'original_max_position_embeddings': 32768}),
+                dict(configs[0], rope_scaling={'rope_type': 'linear', 'factor': 2.0}, head_dim=None),
+                dict(configs[3], quantization_config={'quant_method': 'fp8', 'weight_block_size': [128, 128]},
+                     q_lora_rank=None, num_nextn_predict_layers=0),
+                {'model_type': 'qwen2', 'hidden_size': 8, 'num_attention_heads': 2, 'num_hidden_layers': 1,
+                 'intermediate_size': 16, 'rope_parameters': {'rope_theta': 5e5, 'rope_type': 'default'}}]
+    seeds = [b'\0' + compact(c) for c in configs]
+    for m in ('qwen3-mini', 'v3-mini'):
+        seeds.append(b'\1' + compact(load(m, 'tokenizer.json')) + b'\0' + compact(load(m, 'tokenizer_config.json')) +
+                     b'\0' + compact(load(m, 'config.json')))
+        seeds.append(b'\1' + compact(load(m, 'tokenizer.json')))
+    # A tokenizer of a few tokens with every loader feature: both merge formats, a literal Split,
+    # Sequence normalizers, TemplateProcessing BOS / EOS, added tokens of each kind, holes in the ids.
+    vocab = {chr(c) if 0x21 <= c <= 0x7e else chr(0x100 + i): i for i, c in enumerate(range(0x21, 0x7f))}
+    vocab.update({'Ġ': 200, 'ab': 201, 'Ġa': 202, 'Ċ': 205})
+    small = {'version': '1.0', 'added_tokens': [
+                {'id': 300, 'content': '<s>', 'special': True, 'normalized': False, 'lstrip': False, 'rstrip': False},
+                {'id': 301, 'content': '</s>', 'special': True},
+                {'id': 302, 'content': '<tool>', 'special': False, 'lstrip': True, 'rstrip': True, 'normalized': True}],
+             'normalizer': {'type': 'Sequence', 'normalizers': [{'type': 'NFKC'}, {'type': 'Lowercase'}]},
+             'pre_tokenizer': {'type': 'Sequence', 'pretokenizers': [
+                 {'type': 'Split', 'pattern': {'String': ' '}, 'behavior': 'MergedWithNext', 'invert': False},
+                 {'type': 'Split', 'pattern': {'Regex': '(?i:\\p{L}+)|\\s+(?!\\S)'}, 'behavior': 'Contiguous', 'invert': True},
+                 {'type': 'ByteLevel', 'add_prefix_space': True, 'use_regex': True}]},
+             'post_processor': {'type': 'TemplateProcessing', 'single': [{'SpecialToken': {'id': '<s>'}}, {'Sequence': {'id': 'A'}},
+                                                                        {'SpecialToken': {'id': '</s>'}}],
+                                'special_tokens': {'<s>': {'ids': [300]}, '</s>': {'ids': [301]}}},
+             'model': {'type': 'BPE', 'unk_token': None, 'ignore_merges': True, 'vocab': vocab,
+                       'merges': ['a b', ['Ġ', 'a']]}}
+    config = {'bos_token': {'content': '<s>'}, 'eos_token': '</s>', 'add_bos_token': True,
+              'chat_template': [{'name': 'tool_use', 'template': 'x'}, {'name': 'default', 'template': '{{ messages }}'}]}
+    seeds.append(b'\1' + compact(small) + b'\0' + compact(config) + b'\0{"bos_token_id": 300}\0{{ bos_token }}')
+    seeds.append(b'\1' + compact(dict(small, normalizer=None, post_processor=None)) + b'\0{}\0{}\0tmpl')
 else:
     sys.exit(f'unknown target {target}')
 for i, s in enumerate(seeds):

@@ -342,6 +342,21 @@ if (phase === 'main') {
     eq((await raw('/v1/nothing', {})).status, 404, 'unknown endpoint');
   });
 
+  await check('JSON nested a million deep: a 400 (body) or text (tool arguments), the server lives on', async () => {
+    // Copying or dumping such a tree recurses once per level in the JSON library: a 2 MB body
+    // overflowed a connection thread's stack and killed the server.
+    const deep = '['.repeat(1000000) + ']'.repeat(1000000);
+    const r = await raw('/v1/chat/completions', `{"model": "${M}", "messages": [{"role": "user", "content": ${deep}}]}`);
+    eq(r.status, 400, 'deep body');
+    assert(r.text.includes('nested deeper than'), r.text.slice(0, 300));
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: `{"a": ${deep}}` } };
+    const t = await raw('/v1/chat/completions', { model: M, max_tokens: 2, messages: [hi[0], { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'c1', content: 'x' }] });
+    eq(t.status, 400, 'deep tool arguments');  // kept as text: a prompt longer than the context
+    assert(/prompt|context/.test(t.text), t.text.slice(0, 300));
+    eq((await raw('/health')).status, 200, 'health');
+  });
+
   await check('random requests: only 200 / 400 / 404 / 422 / 503, never a 500 or a dropped connection', async () => {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);

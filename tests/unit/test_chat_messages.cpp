@@ -80,6 +80,22 @@ TEST(ChatMessages, ArgumentsKeptAsStringsForDeepSeekTemplates) {
   EXPECT_EQ(out[0]["tool_calls"][1]["function"]["arguments"], "{\"b\":2}");
 }
 
+// Arguments nested deeper than kMaxJsonDepth stay text: parsed, the template context's copy
+// (recursive in the JSON library) of a 100 KB string nested 50,000 deep overflowed the stack.
+TEST(ChatMessages, DeeplyNestedArgumentsStayText) {
+  const std::string deep = "{\"a\": " + std::string(50000, '[') + std::string(50000, ']') + "}";
+  const json in = {{{"role", "assistant"},
+                    {"tool_calls", {{{"type", "function"}, {"function", {{"name", "f"}, {"arguments", deep}}}}}}}};
+  const json out = normalize_messages(in);
+  EXPECT_TRUE(out[0]["tool_calls"][0]["function"]["arguments"] == deep);  // (not printed: 100 KB)
+  EXPECT_NO_THROW(build_template_context(decode_messages(in), {}, {}));
+  // Within the bound, arguments are still an object.
+  const std::string ok = "{\"a\": " + std::string(100, '[') + std::string(100, ']') + "}";
+  const json in2 = {{{"role", "assistant"},
+                     {"tool_calls", {{{"type", "function"}, {"function", {{"name", "f"}, {"arguments", ok}}}}}}}};
+  EXPECT_TRUE(normalize_messages(in2)[0]["tool_calls"][0]["function"]["arguments"].is_object());
+}
+
 TEST(ChatMessages, Errors) {
   expect_error(json::object(), {"messages", "array"});
   expect_error(json::array(), {"messages", "empty"});

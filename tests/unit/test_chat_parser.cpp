@@ -325,6 +325,19 @@ TEST(ChatParser, ToolCallEmittedWhenItsEndTagArrives) {
   EXPECT_EQ(m["tool_calls"][0]["type"], "function");
 }
 
+// Model output holding JSON nested 50,000 deep (a prompt can ask for it) is not a tool call:
+// serializing the arguments (recursive in the JSON library) overflowed the stack.
+TEST(ChatParser, DeeplyNestedToolCallIsText) {
+  ParserConfig cfg;
+  cfg.tool_format = ToolFormat::qwen;
+  OutputParser p(cfg);
+  const std::string call = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"x\": " + std::string(50000, '[') +
+                           std::string(50000, ']') + "}}\n</tool_call>";
+  p.push(call);
+  p.finish();
+  EXPECT_TRUE(p.result().tool_calls.empty());
+}
+
 TEST(ChatParser, CallIdsDeterministicWithSeedAndDistinct) {
   ParserConfig cfg;
   cfg.tool_format = ToolFormat::qwen;

@@ -566,3 +566,32 @@ TEST(HfFolder, MissingExpertIsNamed) {
   const std::string msg = error_of([&] { open_hf_folder(tmp.dir(), quiet()); });
   EXPECT_NE(msg.find("model.layers.1.mlp.experts.5.up_proj.weight"), std::string::npos) << msg;
 }
+
+// Hostile config.json values, found by fuzz_hf_config: each is an Error naming the key, never
+// undefined behaviour, an allocation the file asks for, or a stack overflow.
+TEST(HfFolder, HostileConfigValuesAreErrors) {
+  TempDir tmp;
+  StWriter w;
+  w.f32("model.norm.weight", {4}, {1, 2, 3, 4});
+  w.write(tmp.path("model.safetensors"));
+  const auto error_with = [&](const std::string& config) {
+    std::ofstream(tmp.path("config.json")) << config;
+    return error_of([&] { open_hf_folder(tmp.dir(), quiet()); });
+  };
+  const std::string dims =
+      R"("hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 8)";
+  // A whole number past int64's range (converting it was undefined: a garbage head count).
+  std::string msg = error_with(R"({"model_type": "qwen2", "num_key_value_heads": 1e300, )" + dims + "}");
+  EXPECT_NE(msg.find("\"num_key_value_heads\" must be an integer"), std::string::npos) << msg;
+  // A head size llama3 rope scaling would make head_dim / 2 frequencies of (1e11 asked for 200 GB).
+  msg = error_with(R"({"model_type": "llama", "head_dim": 16777216, "rope_scaling": {"rope_type": "llama3"}, )" + dims +
+                   "}");
+  EXPECT_NE(msg.find("\"head_dim\" must be in 1 .. 65536"), std::string::npos) << msg;
+  // Nesting a hundred thousand deep: the JSON library's recursive copy of rope_scaling overflowed
+  // the stack.
+  std::string deep = R"({"model_type": "qwen2", )" + dims + R"(, "rope_scaling": )";
+  for (int i = 0; i < 100000; ++i) deep += R"({"a": )";
+  deep += "1" + std::string(100000, '}') + "}";
+  msg = error_with(deep);
+  EXPECT_NE(msg.find("config.json: invalid JSON: nested deeper than"), std::string::npos) << msg.substr(0, 200);
+}

@@ -317,6 +317,67 @@ TEST(Tokenizer, ConcurrentEncode) {
   EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
+// Hostile tokenizer.json files, found by fuzz_hf_config: an Error naming the file, never a
+// crash, the JSON library's own exception, a huge allocation or an id outside the vocabulary.
+TEST(Tokenizer, HostileTokenizerJson) {
+  json vocab = json::object();  // the 256 byte tokens, ids 0..255
+  for (int b = 0; b < 256; ++b) vocab[frugal::bytelevel::encode(std::string(1, char(b)))] = b;
+  const auto files = [&](const json& patch) {
+    json tj = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array()}}},
+               {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}}};
+    tj.merge_patch(patch);
+    frugal::HfTokenizerFiles f;
+    f.dir = "/hostile";
+    f.tokenizer_json = tj.dump();
+    return f;
+  };
+  const auto error_of = [](const frugal::HfTokenizerFiles& f) -> std::string {
+    try {
+      Tokenizer::from_hf_files(f);
+    } catch (const frugal::Error& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      return std::string("not a frugal::Error: ") + e.what();
+    }
+    return "";
+  };
+  ASSERT_EQ(error_of(files(json::object())), "");
+  // An added token without "content": the JSON library's out_of_range escaped.
+  std::string msg = error_of(files({{"added_tokens", {{{"id", 256}, {"special", true}}}}}));
+  EXPECT_NE(msg.find("/hostile: tokenizer.json or tokenizer_config.json"), std::string::npos) << msg;
+  // Ids below 0 (written before the token array's start), far past the tokens (billions of
+  // placeholders, or int32 overflow) or not integers.
+  for (const json& id : {json(-1), json(2147483647), json(4294967296LL), json(1.5), json("7")}) {
+    json v = vocab;
+    v["\xC4\xA0hi"] = id;
+    msg = error_of(files({{"model", {{"vocab", v}}}}));
+    EXPECT_NE(msg.find("/hostile/tokenizer.json: token id"), std::string::npos) << id.dump() << ": " << msg;
+    msg = error_of(files({{"added_tokens", {{{"id", id}, {"content", "<x>"}}}}}));
+    EXPECT_NE(msg.find("/hostile/tokenizer.json: token id"), std::string::npos) << id.dump() << ": " << msg;
+  }
+  // Nesting a hundred thousand deep: the readers' recursion and the JSON library's copies
+  // overflowed the stack.
+  std::string deep = R"({"model": {"type": "BPE", "vocab": {}}, "normalizer": )";
+  for (int i = 0; i < 100000; ++i) deep += R"({"type": "Sequence", "normalizers": [)";
+  deep += R"({"type": "NFC"})";
+  for (int i = 0; i < 100000; ++i) deep += "]}";
+  frugal::HfTokenizerFiles f = files(json::object());
+  f.tokenizer_json = deep + "}";
+  msg = error_of(f);
+  EXPECT_NE(msg.find("/hostile/tokenizer.json: nested deeper than"), std::string::npos) << msg.substr(0, 200);
+  // A TemplateProcessing BOS outside the vocabulary is not used (it was put before every
+  // encoding), nor is one that is not an integer (1e67 did not convert).
+  for (const json& id : {json(1000000), json(3e67)}) {
+    const json pp = {{"type", "TemplateProcessing"},
+                     {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+                     {"special_tokens", {{"<s>", {{"ids", {id}}}}}}};
+    Tokenizer t = Tokenizer::from_hf_files(files({{"post_processor", pp}}));
+    EncodeOptions o;
+    o.add_special = true;
+    EXPECT_EQ(t.encode("hi", o), t.encode("hi")) << id.dump();
+  }
+}
+
 // The Split behaviours, on the example of the Hugging Face tokenizers documentation.
 TEST(PreTokenizer, SplitBehaviours) {
   using frugal::SplitBehavior;
