@@ -142,7 +142,7 @@ bool looks_like_control(const std::string& t) {
 // falls back to when tokenizer_config.json names no token.
 int32_t config_id(const std::optional<std::string>& config_json, const char* key) {
   if (!config_json) return -1;
-  json c = json::parse(*config_json, nullptr, false);
+  json c = parse_untrusted_json(*config_json);  // depth-bounded, as every stranger's JSON
   if (c.is_discarded() || !c.contains(key) || !c[key].is_number_integer()) return -1;
   return c[key].get<int32_t>();
 }
