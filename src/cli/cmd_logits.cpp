@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "formats/json_file.h"
 #include "formats/npy.h"
 
 namespace frugal::cli {
@@ -29,14 +30,7 @@ std::vector<int32_t> parse_ids(const std::string& csv) {
 }
 
 std::vector<int32_t> read_ids_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("%s: cannot open", path.c_str());
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail("%s: invalid JSON: %s", path.c_str(), e.what());
-  }
+  nlohmann::json j = read_json_file(path);  // its nesting bounded, errors naming the file
   if (j.is_object() && j.contains("ids")) j = j["ids"];
   if (!j.is_array()) fail("%s: expected a JSON array of ids (or an object with \"ids\")", path.c_str());
   std::vector<int32_t> ids;

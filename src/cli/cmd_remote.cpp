@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/text.h"
+#include "formats/json_file.h"
 
 namespace frugal::cli {
 
@@ -50,7 +51,7 @@ struct Remote {
     if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
     auto r = method == "GET" ? cli.Get(path, h) : cli.Post(path, h, body.dump(), "application/json");
     if (!r) fail("%s: %s (is `frugal serve` running there?)", url.c_str(), httplib::to_string(r.error()).c_str());
-    json j = json::parse(r->body, nullptr, false);
+    json j = parse_untrusted_json(r->body);  // the other end may be anyone's server
     if (r->status != 200) {
       const std::string msg = j.is_object() && j.contains("error") && j["error"].is_object() ? j["error"].value("message", "")
                                                                                                : printable(r->body, 200);

@@ -70,12 +70,8 @@ int cmd_template(int argc, char** argv) {
     auto eq = v.find('=');
     if (eq == std::string::npos || eq == 0) fail("--var expects NAME=JSON, got '%s'", v.c_str());
     std::string text = v.substr(eq + 1);
-    ojson val;
-    try {
-      val = ojson::parse(text);
-    } catch (const nlohmann::json::exception&) {
-      val = text;
-    }
+    ojson val = parse_untrusted_json<ojson>(text);
+    if (val.is_discarded()) val = text;
     ctx[v.substr(0, eq)] = val;
   }
   std::string out = t.render(ctx);

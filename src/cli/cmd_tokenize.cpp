@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "formats/gguf.h"
+#include "formats/json_file.h"
 #include "model/vocab_gguf.h"
 #include "tokenizer/tokenizer.h"
 
@@ -35,12 +36,9 @@ void print_ids(const std::vector<int32_t>& ids) {
 }
 
 std::string text_of_line(const std::string& line, const std::string& file, size_t lineno) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    fail("%s:%zu: not JSON: %s", file.c_str(), lineno, e.what());
-  }
+  const nlohmann::json j = parse_untrusted_json(line);
+  if (j.is_discarded())
+    fail("%s:%zu: not JSON (or nested deeper than %d levels)", file.c_str(), lineno, kMaxJsonDepth);
   if (j.is_string()) return j.get<std::string>();
   if (j.is_object() && j.contains("text") && j["text"].is_string()) return j["text"].get<std::string>();
   fail("%s:%zu: expected a JSON string or an object with a \"text\" string", file.c_str(), lineno);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "formats/json_file.h"
 #include "train/byte_vocab.h"
 
 namespace frugal::train {
@@ -83,12 +84,8 @@ class File : public ExampleSource {
       ++no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       auto bad = [&](const std::string& why) { fail("%s:%lld: %s", path.c_str(), (long long)no, why.c_str()); };
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const std::exception& e) {
-        bad(std::string("not JSON: ") + e.what());
-      }
+      const nlohmann::json j = parse_untrusted_json(line);  // a downloaded data set is a stranger's JSON
+      if (j.is_discarded()) bad("not JSON (or nested deeper than " + std::to_string(kMaxJsonDepth) + " levels)");
       if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
         bad("expected an object with a \"messages\" array");
       std::string system, user, reasoning, answer;

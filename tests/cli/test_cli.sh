@@ -63,6 +63,11 @@ PYEOF
 expect_error "unknown architecture" "unknown architecture 'qwenX'" "$FRUGAL" run -m "$W/arch.gguf" -p x
 expect_error "missing tensor" "missing tensor 'blk.1.ffn_up.weight'" "$FRUGAL" run -m "$W/tensor.gguf" -p x
 expect_error "token id out of range" "out of range" "$FRUGAL" logits -m "$f" --ids 1,99999 -o "$W/x.npy"
+# JSON past 256 levels is refused: the JSON library copies and frees trees recursively, and a
+# million levels overflow a thread's stack.
+python3 -c 'print("[" * 300000 + "]" * 300000)' >"$W/deep.json"
+expect_error "an ids file nested 300,000 deep" "deep.json: invalid JSON.*nested deeper than 256" "$FRUGAL" logits -m "$f" --ids-file "$W/deep.json" -o "$W/x.npy"
+expect_error "a tokenize line nested 300,000 deep" "deep.json:1: not JSON .or nested deeper than 256" "$FRUGAL" tokenize -m "$f" --file "$W/deep.json"
 expect_error "over-long prompt" "exceeds the context" "$FRUGAL" run -m "$f" -p "hello hello hello hello" -c 4 -n 8
 
 finish

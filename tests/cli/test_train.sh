@@ -70,6 +70,9 @@ expect_error "empty data file" "empty.jsonl" "${TR[@]}" sft -m "$W/learn.gguf" -
 printf '{"messages": [{"role": "user", "content": "1+1"}, {"role": "assistant", "content": "2"}]}\n{"messages": [\n' >"$W/bad.jsonl"
 expect_error "malformed data file (names the line)" "bad.jsonl:2: not JSON" \
   "${TR[@]}" sft -m "$W/learn.gguf" --data "$W/bad.jsonl" --steps 1 -o "$W/x.gguf" "${Q[@]}"
+python3 -c 'print("[" * 300000 + "]" * 300000)' >"$W/deep.jsonl"  # past the 256-level bound on JSON
+expect_error "a data line nested 300,000 deep" "deep.jsonl:1: not JSON .or nested deeper than 256 levels" \
+  "${TR[@]}" sft -m "$W/learn.gguf" --data "$W/deep.jsonl" --steps 1 -o "$W/x.gguf" "${Q[@]}"
 printf '{"messages": [{"role": "user", "content": "1+1"}]}\n' >"$W/noanswer.jsonl"
 expect_error "data without an assistant turn" "noanswer.jsonl:1: expected one user turn and one assistant turn" \
   "${TR[@]}" sft -m "$W/learn.gguf" --data "$W/noanswer.jsonl" --steps 1 -o "$W/x.gguf" "${Q[@]}"

@@ -114,6 +114,10 @@ TEST(Safetensors, BrokenFilesNameTheFileAndTensor) {
       {"header length near 2^64", file_bytes("{}", {}, UINT64_MAX - 3), "header length"},
       {"header not JSON", file_bytes("{\"t\": [", {}), "not valid JSON"},
       {"header not an object", file_bytes("[1,2]", {}), "not a JSON object"},
+      // Nested a million deep, a planted header overflowed the stack (the JSON library copies
+      // trees recursively); 257 levels are already refused.
+      {"header nested too deep", file_bytes("{\"t\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}", {}),
+       "nested deeper than 256"},
       {"entry not an object", one("3"), "'t'"},
       {"unknown dtype", one("{\"dtype\":\"F12\",\"shape\":[4],\"data_offsets\":[0,16]}"), "unknown dtype 'F12'"},
       {"no dtype", one("{\"shape\":[4],\"data_offsets\":[0,16]}"), "'t'"},
