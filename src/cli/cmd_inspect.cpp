@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/text.h"
+#include "dist/split_plan.h"
 #include "formats/gguf.h"
 #include "model/hf_folder.h"
 
@@ -29,12 +30,17 @@ std::string human_bytes(double b) {
   return strfmt("%.2f %s", b, units[u]);
 }
 const CommandHelp kHelp{
-    "frugal inspect FILE|HF_DIR [--tensors]",
+    "frugal inspect FILE|HF_DIR [--tensors] [--split pipeline|experts|auto --ranks N]",
     "Describe a model: architecture, shapes, tokenizer, chat template, weight types and sizes,\n"
     "and the memory it needs (a Hugging Face folder is shown as the GGUF frugal runs).",
     {{"options",
       {{"-m, --model", "FILE|DIR", "the model (or give it as the argument)"},
        {"--tensors", "", "list every tensor"}}},
+     {"running across machines (mpirun)",
+      {{"--split", "KIND", "print how N MPI ranks would share the model: pipeline (layer ranges), experts (routed\n"
+                           "experts; the rest on every rank) or auto, and the bytes each maps; nothing is run"},
+       {"--ranks", "N", "the number of ranks for --split"},
+       {"--split-layers", "A-B,C-D", "explicit layer ranges for --split pipeline, one per rank"}}},
      model_load_options()},
     "frugal inspect models/frugal-r1-tiny.gguf --tensors"};
 
@@ -43,6 +49,8 @@ const CommandHelp kHelp{
 int cmd_inspect(int argc, char** argv) {
   Args a(argc, argv, kHelp);
   bool all_tensors = a.flag({"--tensors"});
+  const std::string split = a.get({"--split"}), split_layers = a.get({"--split-layers"});
+  const int64_t ranks = a.get_int({"--ranks"}, 0);
   std::string path = a.get({"-m", "--model"});
   LoadOptions lo = load_options_from(a);
   a.check_unused();
@@ -59,6 +67,12 @@ int cmd_inspect(int argc, char** argv) {
               folder ? "Hugging Face folder" : strfmt("GGUF v%u", f->version()).c_str(), f->tensors().size(),
               f->metadata().size());
   std::printf("architecture:  %s\n", f->architecture().c_str());
+  if (!split.empty() || ranks || !split_layers.empty()) {
+    if (split.empty()) fail("--ranks and --split-layers go with --split pipeline|experts|auto");
+    if (ranks < 1 || ranks > 4096) fail("--split needs --ranks N (1 to 4096)");
+    std::fputs(dist::format_plan(dist::plan_split(dist::model_shape(*f), split, int(ranks), split_layers)).c_str(), stdout);
+    return 0;
+  }
 
   std::printf("\nmetadata:\n");
   for (const auto& [k, v] : f->metadata()) std::printf("  %-48s %s\n", k.c_str(), value_str(v).c_str());

@@ -63,6 +63,11 @@ PYEOF
 expect_error "unknown architecture" "unknown architecture 'qwenX'" "$FRUGAL" run -m "$W/arch.gguf" -p x
 expect_error "missing tensor" "missing tensor 'blk.1.ffn_up.weight'" "$FRUGAL" run -m "$W/tensor.gguf" -p x
 expect_error "token id out of range" "out of range" "$FRUGAL" logits -m "$f" --ids 1,99999 -o "$W/x.npy"
+# A split plan for mpirun, printed without running anything.
+check "inspect --split pipeline --ranks 2: two contiguous layer ranges" bash -c "'$FRUGAL' inspect '$f' --split pipeline --ranks 2 >'$W/plan' && grep -q 'pipeline over 2 ranks' '$W/plan' && grep -qE '^ +0  0-' '$W/plan' && grep -qE '^ +1  [0-9]+-' '$W/plan'"
+expect_error "inspect --split without --ranks" "--split needs --ranks" "$FRUGAL" inspect "$f" --split pipeline
+expect_error "inspect --split experts on a dense model" "no routed experts" "$FRUGAL" inspect "$f" --split experts --ranks 2
+expect_error "inspect --split-layers that miss a layer" "split-layers '0-0,2-3'" "$FRUGAL" inspect "$f" --split pipeline --ranks 2 --split-layers 0-0,2-3
 # JSON past 256 levels is refused: the JSON library copies and frees trees recursively, and a
 # million levels overflow a thread's stack.
 python3 -c 'print("[" * 300000 + "]" * 300000)' >"$W/deep.json"

@@ -73,4 +73,8 @@ cp -r "$H" "$W/trunc"; f=$W/trunc/model-00001-of-00002.safetensors; head -c $(( 
 expect_error "truncated shard is named" "model-00001-of-00002.safetensors" "$FRUGAL" run -m "$W/trunc" -p hi -n 1
 expect_error "--load-as with an unknown type" "--load-as|Q3_X" "$FRUGAL" run -m "$H" --load-as Q3_X -p hi -n 1
 
+# --split auto on a MoE model splits its routed experts in whole routing groups (the tiny V3:
+# 32 experts in 4 groups), the rest of the model on every rank.
+check "inspect --split auto --ranks 2 on DeepSeek: experts, two groups each" bash -c "'$FRUGAL' inspect '$H' --split auto --ranks 2 >'$W/plan' && grep -q 'experts over 2 ranks' '$W/plan' && grep -q '0-15 (groups 0-1)' '$W/plan' && grep -q '16-31 (groups 2-3)' '$W/plan' || { cat '$W/plan'; false; }"
+
 finish
