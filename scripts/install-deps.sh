@@ -15,6 +15,7 @@ PKGS=(
   libbenchmark-dev                  # micro-benchmarks in bench/
   python3 python3-numpy python3-jinja2  # test oracles only: logit comparison, chat templates
   python3-matplotlib                # tools/plot_training.py: training curves and pass@k (tools only)
+  libopenmpi-dev openmpi-bin        # optional: mpirun -np N frugal ... --split (the build finds it)
   tmux                              # drives `frugal chat` under a pseudo-terminal in tests
   chromium                          # the web chat page's browser test (driven by playwright-core)
 )

@@ -13,6 +13,8 @@
 #include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "dist/mpi_world.h"
+#include "dist/mpi_world.h"
 #include "core/progress.h"
 #include "formats/gguf.h"
 #include "kernels/membw.h"
@@ -50,7 +52,7 @@ const CommandHelp kHelp{
        {"--membw-mb", "N", "probe buffer; 0 = no probe [max(8 x last-level cache, 512)]"},
        {"--train", "", "the trainer's speed instead (frugal bench --train --help)"},
        threads_option()}},
-     model_load_options()},
+     model_load_options(), split_options()},
     "frugal bench -m r1-distill-qwen-1.5b-q4_k_m.gguf -t 2\n"
     "frugal bench -m r1-distill-qwen-1.5b-q4_k_m.gguf -p 0 -n 32 -d 4096 --cache-type q8_0"};
 
@@ -71,6 +73,7 @@ int cmd_bench(int argc, char** argv) {
   const bool membw_only = a.flag({"--membw"});
   int threads = threads_from(a);
   const LoadOptions lo = load_options_from(a);
+  const dist::SplitOptions so = split_options_from(a, threads);
   a.check_unused();
   if (membw_mb < -1) fail("--membw-mb must be >= 0");
   if (membw_only) return bench_membw(threads, membw_mb > 0 ? size_t(membw_mb) << 20 : 0, json);
@@ -83,12 +86,13 @@ int cmd_bench(int argc, char** argv) {
   ThreadPool pool(threads);
   // Before the model is mapped, so the probe's buffer cannot push the weights out of the page
   // cache; after the run again, because the bandwidth of a shared machine drifts.
-  const bool probe = membw_mb != 0;
+  const bool probe = membw_mb != 0 && dist::world().size == 1;  // a split's roofline is per rank: not measured
   const size_t probe_bytes = membw_mb > 0 ? size_t(membw_mb) << 20 : 0;
   kernels::MembwResult bw_before, bw_after;
   if (probe) bw_before = kernels::measure_memory_bandwidth(pool, 5, probe_bytes);
 
-  auto model = load_model(path, lo);
+  auto model = dist::load_split_model(path, lo, so);
+  if (!model) return 0;  // a pipeline rank after 0: its stage has served the run
   prefetch_weights(*model, threads);  // progress goes to stderr, JSON to stdout
   const auto& c = model->config();
   const int64_t V = c.n_vocab;

@@ -52,7 +52,7 @@ const CommandHelp kHelp{
        {"--mode", "prefill|decode", "one forward pass over all ids, or one id per pass [prefill]"},
        {"--chunk", "N", "prefill in chunks of N tokens; 0 = all at once [0]"},
        threads_option()}},
-     model_load_options()},
+     model_load_options(), split_options()},
     "frugal logits -m models/frugal-r1-tiny.gguf --ids 1,50,60,70 -o logits.npy"};
 
 }  // namespace
@@ -66,6 +66,7 @@ int cmd_logits(int argc, char** argv) {
   const int64_t chunk = a.get_int({"--chunk"}, 0);
   int threads = threads_from(a);
   const LoadOptions lo = load_options_from(a);
+  const dist::SplitOptions so = split_options_from(a, threads);
   a.check_unused();
   if (model_path.empty() || out.empty() || (ids_csv.empty() == ids_file.empty()))
     fail("usage: frugal logits -m FILE|HF_DIR (--ids 1,2,3 | --ids-file F.json) -o OUT.npy [--mode prefill|decode] "
@@ -75,7 +76,8 @@ int cmd_logits(int argc, char** argv) {
   std::vector<int32_t> ids = ids_file.empty() ? parse_ids(ids_csv) : read_ids_file(ids_file);
   if (ids.empty()) fail("no token ids given");
 
-  auto model = load_model(model_path, lo);
+  auto model = dist::load_split_model(model_path, lo, so);
+  if (!model) return 0;  // a pipeline rank after 0: its stage has served the run
   const int64_t V = model->config().n_vocab, n = int64_t(ids.size());
   for (auto id : ids)
     if (id >= V) fail("token id %d out of range: the model's vocabulary has %lld tokens", id, (long long)V);
@@ -100,6 +102,7 @@ int cmd_logits(int argc, char** argv) {
   }
   write_npy_f32(out, logits.data(), {n, V});
   std::fprintf(stderr, "wrote %s: [%lld, %lld] float32 (%s)\n", out.c_str(), (long long)n, (long long)V, mode.c_str());
+  if (const std::string w = dist::pipeline_summary(); !w.empty()) std::fprintf(stderr, "%s\n", w.c_str());
   return 0;
 }
 

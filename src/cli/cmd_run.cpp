@@ -29,7 +29,7 @@ const CommandHelp kHelp{
        {"--mtp", "", "speculative decoding with the model's multi-token-prediction head"},
        threads_option()}},
      sampling_options(),
-     model_load_options()},
+     model_load_options(), split_options()},
     "frugal run -p 'What is 347*86?' --temp 0 -n 300\n"
     "frugal run -m qwen2-1.5b-q4_k_m.gguf -f prompt.txt -n 64 -t 2"};
 }  // namespace
@@ -48,6 +48,7 @@ int cmd_run(int argc, char** argv) {
   SamplerParams sp = sampler_params_from(a);
   int threads = threads_from(a);
   const LoadOptions lo = load_options_from(a);
+  const dist::SplitOptions so = split_options_from(a, threads);
   a.check_unused();
   if (model_path.empty())
     fail("usage: frugal run -m FILE|HF_DIR -p PROMPT [-n N] [--temp T] [--seed S] [--load-as TYPE] ...");
@@ -60,7 +61,8 @@ int cmd_run(int argc, char** argv) {
   }
   if (n_batch < 1) fail("--batch-size must be >= 1");
 
-  LoadedModel lm = load_with_tokenizer(model_path, lo);
+  LoadedModel lm = load_with_tokenizer(model_path, lo, &so);
+  if (!lm.model) return 0;  // a pipeline rank after 0: its stage has served the run
   Model& model = *lm.model;
   prefetch_weights(model, threads);
   const Tokenizer& tok = *lm.tokenizer;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/progress.h"
+#include "dist/mpi_world.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
 #include "model/hf_folder.h"
@@ -28,6 +29,8 @@ chat::ModelTemplate chat_template_for(const std::string& model_path, const std::
 }
 
 void prefetch_weights(const Model& m, int threads) {
+  // A rank of a split reads only its own share of the file: it is left to fault in.
+  if (dist::world().size > 1) return;
   const GgufFile& f = m.file();
   // Files already in the page cache load in a blink; only big ones are worth a progress line.
   if (f.mapped_bytes() < (size_t(256) << 20)) return f.prefetch(threads);
@@ -35,9 +38,10 @@ void prefetch_weights(const Model& m, int threads) {
   f.prefetch(threads, [&](size_t done, size_t) { progress.update(double(done)); });
 }
 
-LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt) {
+LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt, const dist::SplitOptions* split) {
   LoadedModel lm;
-  lm.model = load_model(path, opt);
+  lm.model = split ? dist::load_split_model(path, opt, *split) : load_model(path, opt);
+  if (!lm.model) return lm;
   try {
     lm.tokenizer = std::make_unique<Tokenizer>(
         is_hf_folder(path) ? Tokenizer::from_hf_dir(path) : Tokenizer::from_vocab(vocab_from_gguf(lm.model->file())));
@@ -55,6 +59,14 @@ LoadOptions load_options_from(Args& a) {
   o.cache_type = a.get({"--cache-type"});
   if (!o.load_as.empty() && !parse_file_type(o.load_as))
     fail("--load-as: unknown type '%s' (known: %s)", o.load_as.c_str(), file_type_names());
+  return o;
+}
+
+dist::SplitOptions split_options_from(Args& a, int threads) {
+  dist::SplitOptions o;
+  o.kind = a.get({"--split"});
+  o.layers = a.get({"--split-layers"});
+  o.threads = threads;
   return o;
 }
 

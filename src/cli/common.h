@@ -5,6 +5,7 @@
 
 #include "chat/model_template.h"
 #include "cli/args.h"
+#include "dist/pipeline.h"
 #include "model/model.h"
 #include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -16,7 +17,10 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 // A .gguf file, or a Hugging Face folder (its tokenizer from tokenizer.json).
-LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt = {});
+// With `split`, the model of this MPI rank (dist::load_split_model): a rank after 0 serves its
+// pipeline stage inside this call and gets an empty LoadedModel (its command returns 0).
+LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt = {},
+                                const dist::SplitOptions* split = nullptr);
 // --load-as TYPE (Hugging Face folders: convert the weights at load), validated; "" if absent.
 LoadOptions load_options_from(Args& a);
 // The model's own chat template, or (template_file not empty) that file's, with the
@@ -30,6 +34,9 @@ void prefetch_weights(const Model& m, int threads);
 // --temp, --top-k, --top-p, --min-p, --repeat-penalty, --presence-penalty,
 // --frequency-penalty, --repeat-last-n, --seed
 SamplerParams sampler_params_from(Args& a);
+
+// --split, --split-layers (a model spread over the ranks of an MPI job).
+dist::SplitOptions split_options_from(Args& a, int threads);
 
 // Threads: -t N, default = hardware concurrency.
 int threads_from(Args& a);

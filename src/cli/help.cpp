@@ -87,6 +87,12 @@ OptionGroup model_load_options() {
             "KV cache type [f16 for block-quantized files, else f32]"}}};
 }
 
+OptionGroup split_options() {
+  return {"across machines (under mpirun -np N)",
+          {{"--split", "KIND", "pipeline: each rank runs a contiguous range of layers [pipeline]"},
+           {"--split-layers", "A-B,C-D", "the layer range of each rank [balanced by bytes]"}}};
+}
+
 Option threads_option() { return {"-t, --threads", "N", "worker threads [all cores]"}; }
 
 }  // namespace frugal::cli

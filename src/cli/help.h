@@ -45,6 +45,7 @@ std::string nearest_option(const std::string& unknown, const CommandHelp& h);
 // Option groups several commands share (cli/common.cpp reads them).
 OptionGroup sampling_options();
 OptionGroup model_load_options();  // --load-as, --cache-type
+OptionGroup split_options();       // --split, --split-layers
 Option threads_option();
 
 }  // namespace frugal::cli

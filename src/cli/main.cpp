@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/help.h"
+#include "dist/mpi_world.h"
 #include "kernels/matmul.h"
 #include "core/error.h"
 
@@ -59,9 +60,11 @@ int run_command(const char* name, int argc, char** argv) {
       return 0;
     } catch (const frugal::Error& e) {
       std::fprintf(stderr, "frugal %s: error: %s\n", c.name, e.what());
+      if (frugal::dist::world().size > 1) frugal::dist::abort_world(1);  // the other ranks would wait forever
       return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "frugal %s: internal error: %s\n", c.name, e.what());
+      if (frugal::dist::world().size > 1) frugal::dist::abort_world(2);
       return 2;
     }
   }
@@ -86,5 +89,13 @@ int main(int argc, char** argv) {
     std::printf("frugal %s (CPU kernels: %s)\n", FRUGAL_VERSION, frugal::kernels::isa_name(frugal::kernels::active_isa()));
     return 0;
   }
-  return run_command(argv[1], argc - 2, argv + 2);
+  try {
+    frugal::dist::init_world(&argc, &argv);  // under mpirun: this rank's place in the job
+  } catch (const frugal::Error& e) {
+    std::fprintf(stderr, "frugal: error: %s\n", e.what());
+    return 1;
+  }
+  const int rc = run_command(argv[1], argc - 2, argv + 2);
+  frugal::dist::finalize_world();
+  return rc;
 }

@@ -36,7 +36,9 @@ Ends end_bytes(const ModelShape& m) {
   uint64_t embd = 0;
   bool head = false;
   for (const auto& t : m.tensors) {
-    if (layer_of(t.name) >= 0) continue;
+    const int64_t l = layer_of(t.name);
+    if (l >= m.n_layer) e.last += t.bytes;  // MTP layers after the trunk: beside the head they draft from
+    if (l >= 0) continue;
     if (t.name == "token_embd.weight") embd += t.bytes;
     else if (t.name.rfind("output", 0) == 0) e.last += t.bytes, head = head || t.name == "output.weight";
     else e.every += t.bytes;  // rope factors and the like: small, every rank
@@ -50,8 +52,7 @@ std::vector<uint64_t> layer_bytes(const ModelShape& m) {
   std::vector<uint64_t> b(size_t(m.n_layer), 0);
   for (const auto& t : m.tensors) {
     const int64_t l = layer_of(t.name);
-    if (l >= m.n_layer) fail("tensor '%s' lies past the model's %lld layers", t.name.c_str(), (long long)m.n_layer);
-    if (l >= 0) b[size_t(l)] += t.bytes;
+    if (l >= 0 && l < m.n_layer) b[size_t(l)] += t.bytes;
   }
   return b;
 }
@@ -123,13 +124,11 @@ ModelShape model_shape(const GgufFile& f) {
   ModelShape m;
   const GgufValue* a = f.find("general.architecture");
   const std::string arch = a && a->type == GgufType::STRING ? a->s : "";
-  m.n_layer = meta_int(f, arch + ".block_count", 0);
+  // The trunk's layers: DeepSeek-V3's MTP layers follow them (nextn_predict_layers).
+  m.n_layer = meta_int(f, arch + ".block_count", 0) - meta_int(f, arch + ".nextn_predict_layers", 0);
   m.n_expert = meta_int(f, arch + ".expert_count", 0);
   m.n_group = std::max<int64_t>(1, meta_int(f, arch + ".expert_group_count", 1));
-  for (const auto& t : f.tensors()) {
-    m.tensors.push_back({t.name, uint64_t(t.nbytes)});
-    m.n_layer = std::max(m.n_layer, layer_of(t.name) + 1);
-  }
+  for (const auto& t : f.tensors()) m.tensors.push_back({t.name, uint64_t(t.nbytes)});
   return m;
 }
 

@@ -22,7 +22,7 @@ struct ModelShape {
     uint64_t bytes = 0;
   };
   std::vector<Tensor> tensors;
-  int64_t n_layer = 0;   // blk.0 .. blk.(n_layer-1), MTP layers included
+  int64_t n_layer = 0;   // the trunk: blk.0 .. blk.(n_layer-1); layers past it (MTP) go with the head
   int64_t n_expert = 0;  // routed experts per MoE layer (0: a dense model)
   int64_t n_group = 1;   // routing groups (DeepSeek-V3: 8); experts of a group are contiguous
 };

@@ -1,6 +1,7 @@
 #include "model/dense_model.h"
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.h"
@@ -206,10 +207,15 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
   grow(up_, size_t(T * F));
   float *x = x_.data(), *h = h_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data();
 
-  for (int64_t t = 0; t < T; ++t) {
-    const uint8_t* row = static_cast<const uint8_t*>(token_embd_.data) +
-                         size_t(batch.token[size_t(t)]) * row_bytes(token_embd_.type, E);
-    kernels::dequantize_row(token_embd_.type, row, x + t * E, E);
+  const int64_t first = stage_begin(), last = stage_end();
+  if (first > 0) {
+    std::memcpy(x, stage_in_, size_t(T * E) * sizeof(float));  // the previous stage's output
+  } else {
+    for (int64_t t = 0; t < T; ++t) {
+      const uint8_t* row = static_cast<const uint8_t*>(token_embd_.data) +
+                           size_t(batch.token[size_t(t)]) * row_bytes(token_embd_.type, E);
+      kernels::dequantize_row(token_embd_.type, row, x + t * E, E);
+    }
   }
   const auto layout = cfg_.rope_neox ? kernels::RopeLayout::NeoX : kernels::RopeLayout::Normal;
   const int64_t half = cfg_.n_rot / 2;
@@ -219,7 +225,7 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
     kernels::rope_table(batch.pos[size_t(t)], cfg_.n_rot, inv_freq_.data(), 1.0f, rope_cos_.data() + t * half,
                         rope_sin_.data() + t * half);
 
-  for (int64_t il = 0; il < cfg_.n_layer; ++il) {
+  for (int64_t il = first; il < last; ++il) {
     const DenseLayer& L = layers_[size_t(il)];
     pool.parallel_for(T, 1, [&](int64_t t0, int64_t t1) {
       kernels::rms_norm(x + t0 * E, L.attn_norm.data(), h + t0 * E, t1 - t0, E, cfg_.rms_eps);
@@ -263,6 +269,10 @@ void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, Thre
     pool.parallel_for(T * E, 4096, [&](int64_t i0, int64_t i1) { kernels::add_inplace(x + i0, h + i0, i1 - i0); });
   }
 
+  if (last < cfg_.n_layer) {
+    std::memcpy(stage_out_, x, size_t(T * E) * sizeof(float));  // the next stage goes on from here
+    return;
+  }
   output_logits(batch, x, E, output_norm_, cfg_.rms_eps, output_, out_rows_, logits, pool);
 }
 

@@ -38,6 +38,7 @@ class DenseModel : public Model {
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
   void final_hidden(int64_t row, float* out) const override;
   int64_t weight_bytes_per_token() const override;
+  bool supports_stages() const override { return true; }
 
  private:
   void read_config(const WeightBinder& b);

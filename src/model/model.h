@@ -20,6 +20,7 @@ class Model {
   virtual ~Model() = default;
   const ModelConfig& config() const { return cfg_; }
   const GgufFile& file() const { return *file_; }
+  std::shared_ptr<GgufFile> shared_file() const { return file_; }
 
   // A cache for n_slot sequences of up to n_ctx tokens each: every slot fully mapped, or with
   // pool_blocks > 0 a pool of that many blocks that the caller maps on demand (the server).
@@ -55,10 +56,29 @@ class Model {
   // Weight bytes one draft step reads.
   virtual int64_t mtp_weight_bytes_per_token() const { return 0; }
 
+  // Pipeline stages (dist/pipeline): forward() runs only layers [begin, end). A stage after
+  // the first reads the batch's hidden states [n_tok, n_embd] from `in` instead of embedding
+  // the tokens; one before the last writes them to `out` instead of logits. Only architectures
+  // whose supports_stages() is true honour it.
+  virtual bool supports_stages() const { return false; }
+  void set_stage(int64_t begin, int64_t end) {
+    stage_begin_ = begin;
+    stage_end_ = end;
+  }
+  void set_stage_io(const float* in, float* out) {
+    stage_in_ = in;
+    stage_out_ = out;
+  }
+  int64_t stage_begin() const { return stage_begin_; }
+  int64_t stage_end() const { return stage_end_ < 0 ? cfg_.n_layer : stage_end_; }
+
  protected:
   ModelConfig cfg_;
   std::shared_ptr<GgufFile> file_;
   DType cache_type_ = DType::F32;
+  int64_t stage_begin_ = 0, stage_end_ = -1;  // -1: the last layer
+  const float* stage_in_ = nullptr;
+  float* stage_out_ = nullptr;
 };
 
 struct LoadOptions {

@@ -1,5 +1,6 @@
 #include "model/deepseek/deepseek_model.h"
 
+#include <cstring>
 #include <numeric>
 
 #include "core/error.h"
@@ -151,9 +152,15 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
   if (T == 0) return;
   check_batch(batch, cache);
   grow(x_, size_t(T * hp_.n_embd));
-  embed(token_embd_, batch, x_.data());
+  const int64_t first = stage_begin(), last = stage_end();
+  if (first > 0) std::memcpy(x_.data(), stage_in_, size_t(T * hp_.n_embd) * sizeof(float));  // the previous stage's output
+  else embed(token_embd_, batch, x_.data());
   rope_tables(batch);
-  for (int64_t il = 0; il < hp_.n_layer; ++il) block(layers_[size_t(il)], batch, cache, il, x_.data(), pool);
+  for (int64_t il = first; il < last; ++il) block(layers_[size_t(il)], batch, cache, il, x_.data(), pool);
+  if (last < hp_.n_layer) {
+    std::memcpy(stage_out_, x_.data(), size_t(T * hp_.n_embd) * sizeof(float));
+    return;
+  }
   output_logits(batch, x_.data(), hp_.n_embd, output_norm_, hp_.rms_eps, output_, out_rows_, logits, pool);
   // The draft head is trained on the trunk's output after the final norm (DeepSeek's own
   // modeling code hands `norm(h)` to the MTP layer, which applies its hnorm on top).

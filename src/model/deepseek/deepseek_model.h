@@ -39,6 +39,7 @@ class DeepseekModel : public Model {
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override;
   void final_hidden(int64_t row, float* out) const override;
   int64_t weight_bytes_per_token() const override;
+  bool supports_stages() const override { return true; }
 
   bool has_mtp() const override { return mtp_.has_value(); }
   std::unique_ptr<KvCache> new_mtp_cache(int64_t n_slot, int64_t n_ctx) const override;

@@ -1,0 +1,133 @@
+#include "dist/mpi_world.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "core/error.h"
+
+#ifdef FRUGAL_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace frugal::dist {
+
+namespace {
+World g_world;
+bool g_init = false;
+WireStats g_wire;
+std::mutex g_wire_mu;
+
+// mpirun (Open MPI, MPICH / PMI, PMIx) tells its processes the world size in the environment.
+int launcher_world_size() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return 0;
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void count(size_t sent, size_t received, double t0) {
+  std::lock_guard<std::mutex> l(g_wire_mu);
+  g_wire.bytes_sent += sent;
+  g_wire.bytes_received += received;
+  g_wire.seconds += now() - t0;
+  g_wire.messages += 1;
+}
+}  // namespace
+
+bool mpi_built() {
+#ifdef FRUGAL_HAVE_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+void init_world(int* argc, char*** argv) {
+  if (g_init) return;
+  g_init = true;
+  const int launched = launcher_world_size();
+#ifdef FRUGAL_HAVE_MPI
+  if (launched < 1) return;  // not under mpirun: one rank, no MPI at all
+  int provided = 0;
+  // The engine thread (not main) talks to the other ranks, one call at a time.
+  MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+  if (provided < MPI_THREAD_SERIALIZED) {
+    std::fprintf(stderr, "frugal: this MPI library cannot be called from a thread other than main\n");
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
+#else
+  (void)argc, (void)argv;
+  if (launched > 1)
+    fail("started by mpirun with %d ranks, but this frugal was built without MPI: install Open MPI "
+         "(scripts/install-deps.sh) and rebuild, or run it without mpirun",
+         launched);
+#endif
+}
+
+void finalize_world() {
+#ifdef FRUGAL_HAVE_MPI
+  int up = 0, down = 0;
+  MPI_Initialized(&up);
+  MPI_Finalized(&down);
+  if (up && !down) MPI_Finalize();
+#endif
+}
+
+World world() { return g_world; }
+
+void abort_world(int code) {
+#ifdef FRUGAL_HAVE_MPI
+  int up = 0;
+  MPI_Initialized(&up);
+  if (up && g_world.size > 1) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::exit(code);
+}
+
+void send_bytes(const void* p, size_t n, int to, int tag) {
+#ifdef FRUGAL_HAVE_MPI
+  const double t0 = now();
+  // Large transfers go in pieces below MPI's int count limit.
+  const char* c = static_cast<const char*>(p);
+  do {
+    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
+    MPI_Send(c, int(piece), MPI_BYTE, to, tag, MPI_COMM_WORLD);
+    c += piece;
+    n -= piece;
+  } while (n > 0);
+  count(size_t(c - static_cast<const char*>(p)), 0, t0);
+#else
+  (void)p, (void)n, (void)to, (void)tag;
+  fail("send_bytes: this build has no MPI");
+#endif
+}
+
+void recv_bytes(void* p, size_t n, int from, int tag) {
+#ifdef FRUGAL_HAVE_MPI
+  const double t0 = now();
+  char* c = static_cast<char*>(p);
+  do {
+    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
+    MPI_Recv(c, int(piece), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    c += piece;
+    n -= piece;
+  } while (n > 0);
+  count(0, size_t(c - static_cast<char*>(p)), t0);
+#else
+  (void)p, (void)n, (void)from, (void)tag;
+  fail("recv_bytes: this build has no MPI");
+#endif
+}
+
+WireStats wire_stats() {
+  std::lock_guard<std::mutex> l(g_wire_mu);
+  return g_wire;
+}
+
+}  // namespace frugal::dist

@@ -1,0 +1,36 @@
+// The MPI world a process runs in. One place knows whether this build has MPI and whether
+// mpirun started us; everything else asks it. Without MPI (or without mpirun) the world is one
+// rank and nothing below talks to the network.
+#pragma once
+#include <cstdint>
+#include <cstddef>
+
+namespace frugal::dist {
+
+struct World {
+  int rank = 0, size = 1;
+};
+
+bool mpi_built();
+// Initialises MPI when this process was started by mpirun (an MPI build); idempotent. A
+// process that mpirun started but whose build has no MPI is an error: N copies would each run
+// alone.
+void init_world(int* argc, char*** argv);
+void finalize_world();
+World world();
+// Ends every rank of the job (after an error on one of them): nobody waits forever for a
+// message from a rank that is gone.
+[[noreturn]] void abort_world(int code);
+
+// Blocking point-to-point transfers (MPI_Send / MPI_Recv on MPI_COMM_WORLD); counts bytes and
+// seconds spent in them for the wire statistics.
+void send_bytes(const void* p, size_t n, int to, int tag);
+void recv_bytes(void* p, size_t n, int from, int tag);
+struct WireStats {
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  double seconds = 0;  // inside send / receive calls, waiting included
+  uint64_t messages = 0;
+};
+WireStats wire_stats();
+
+}  // namespace frugal::dist

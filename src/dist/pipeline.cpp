@@ -1,0 +1,223 @@
+#include "dist/pipeline.h"
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "dist/mpi_world.h"
+#include "dist/split_plan.h"
+#include "formats/gguf.h"
+
+namespace frugal::dist {
+
+namespace {
+
+// What travels along the chain 0 -> 1 -> ... -> N-1: commands in order on one tag, each
+// forward pass's batch and hidden states on two more; logits go from N-1 back to 0.
+enum Cmd : int64_t { kStop = 0, kNewCache = 1, kForward = 2 };
+enum Tag : int { kTagCmd = 11, kTagInts = 12, kTagHidden = 13, kTagLogits = 14 };
+
+struct Header {
+  int64_t cmd = kStop, cache = 0, n_tok = 0, n_out = 0;
+  int64_t a = 0, b = 0, c = 0, d = 0;  // kNewCache: n_slot, n_ctx, pool_blocks, cache type
+};
+
+// The batch, and per token the physical KV block its position lives in on rank 0: the other
+// ranks mirror rank 0's block table, so prefixes rank 0 shares between sequences are shared
+// (and already computed) on every rank.
+void pack(const Batch& b, const KvCache& c, std::vector<int32_t>& ints) {
+  const size_t T = b.size();
+  ints.resize(5 * T);
+  for (size_t t = 0; t < T; ++t) {
+    ints[t] = b.token[t];
+    ints[T + t] = b.pos[t];
+    ints[2 * T + t] = b.seq[t];
+    ints[3 * T + t] = b.logits[t];
+    ints[4 * T + t] = c.block(b.seq[t], b.pos[t] >> KvCache::kBlockShift);
+  }
+}
+
+void unpack(const std::vector<int32_t>& ints, size_t T, Batch& b, KvCache& c) {
+  b.clear();
+  for (size_t t = 0; t < T; ++t) {
+    b.add(ints[t], ints[T + t], ints[2 * T + t], ints[3 * T + t] != 0);
+    const int64_t slot = ints[2 * T + t], blk = ints[T + t] >> KvCache::kBlockShift;
+    const int32_t phys = ints[4 * T + t];
+    if (slot < 0 || slot >= c.n_slot() || phys < 0 || phys >= c.n_blocks() || ints[T + t] < 0 ||
+        ints[T + t] >= c.n_ctx())
+      fail("pipeline: a batch row outside this rank's KV cache");
+    if (c.block(slot, blk) != phys) {
+      c.retain(phys);
+      c.map(slot, blk, phys);
+    }
+  }
+}
+
+class PipelineModel final : public Model {
+ public:
+  PipelineModel(std::unique_ptr<Model> stage, int n_rank) : stage_(std::move(stage)), n_rank_(n_rank) {
+    cfg_ = stage_->config();
+    file_ = stage_->shared_file();
+    cache_type_ = stage_->cache_type();
+  }
+  ~PipelineModel() override {
+    Header h;
+    h.cmd = kStop;
+    send_bytes(&h, sizeof h, 1, kTagCmd);
+  }
+
+  std::unique_ptr<KvCache> new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const override {
+    stage_->set_cache_type(cache_type_);
+    auto c = stage_->new_cache(n_slot, n_ctx, pool_blocks);
+    std::lock_guard<std::mutex> l(mu_);
+    Header h;
+    h.cmd = kNewCache;
+    h.cache = next_cache_++;
+    h.a = n_slot, h.b = n_ctx, h.c = pool_blocks, h.d = int64_t(cache_type_);
+    caches_[c.get()] = h.cache;
+    send_bytes(&h, sizeof h, 1, kTagCmd);
+    return c;
+  }
+
+  void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
+    const size_t T = batch.size();
+    if (T == 0) return;
+    Header h;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = caches_.find(&cache);
+      if (it == caches_.end()) fail("pipeline: a KV cache this model did not make");
+      h.cache = it->second;
+    }
+    hidden_.resize(T * size_t(cfg_.n_embd));
+    stage_->set_stage_io(nullptr, hidden_.data());
+    stage_->forward(batch, cache, nullptr, pool);  // checks the batch before anything is sent
+    pack(batch, cache, ints_);
+    h.cmd = kForward;
+    h.n_tok = int64_t(T);
+    h.n_out = batch.n_outputs();
+    send_bytes(&h, sizeof h, 1, kTagCmd);
+    send_bytes(ints_.data(), ints_.size() * sizeof(int32_t), 1, kTagInts);
+    send_bytes(hidden_.data(), hidden_.size() * sizeof(float), 1, kTagHidden);
+    if (h.n_out > 0) {
+      const size_t n = size_t(h.n_out) * size_t(cfg_.n_vocab);
+      if (!logits) scratch_.resize(n);
+      recv_bytes(logits ? logits : scratch_.data(), n * sizeof(float), n_rank_ - 1, kTagLogits);
+    }
+  }
+
+  void final_hidden(int64_t, float*) const override {
+    fail("embeddings need the last hidden states, which live on the last rank of a pipeline: not supported yet");
+  }
+  int64_t weight_bytes_per_token() const override { return stage_->weight_bytes_per_token(); }
+  std::vector<std::string> describe() const override { return stage_->describe(); }
+
+ private:
+  std::unique_ptr<Model> stage_;
+  int n_rank_;
+  mutable std::mutex mu_;
+  mutable std::map<const KvCache*, int64_t> caches_;
+  mutable int64_t next_cache_ = 0;
+  std::vector<float> hidden_, scratch_;
+  std::vector<int32_t> ints_;
+};
+
+// Ranks > 0: take commands from the rank before, pass them on, run this stage's layers.
+void serve_stage(Model& m, int rank, int n_rank, int threads) {
+  ThreadPool pool(threads);
+  std::map<int64_t, std::unique_ptr<KvCache>> caches;
+  std::vector<int32_t> ints;
+  std::vector<float> in, out, logits;
+  Batch b;
+  const size_t E = size_t(m.config().n_embd), V = size_t(m.config().n_vocab);
+  const bool last = rank == n_rank - 1;
+  for (;;) {
+    Header h;
+    recv_bytes(&h, sizeof h, rank - 1, kTagCmd);
+    if (h.cmd == kStop || h.cmd == kNewCache) {
+      if (!last) send_bytes(&h, sizeof h, rank + 1, kTagCmd);
+      if (h.cmd == kStop) return;
+      m.set_cache_type(DType(h.d));
+      caches[h.cache] = m.new_cache(h.a, h.b, h.c);
+      continue;
+    }
+    if (h.cmd != kForward || h.n_tok <= 0 || h.n_out < 0 || h.n_out > h.n_tok)
+      fail("pipeline: rank %d got a malformed command (%lld) from rank %d", rank, (long long)h.cmd, rank - 1);
+    const size_t T = size_t(h.n_tok);
+    ints.resize(5 * T);
+    recv_bytes(ints.data(), ints.size() * sizeof(int32_t), rank - 1, kTagInts);
+    in.resize(T * E);
+    recv_bytes(in.data(), in.size() * sizeof(float), rank - 1, kTagHidden);
+    auto it = caches.find(h.cache);
+    if (it == caches.end()) fail("pipeline: rank %d has no KV cache %lld", rank, (long long)h.cache);
+    unpack(ints, T, b, *it->second);
+    out.resize(T * E);
+    m.set_stage_io(in.data(), out.data());
+    if (last) {
+      logits.resize(size_t(h.n_out) * V);
+      m.forward(b, *it->second, logits.data(), pool);
+      if (h.n_out > 0) send_bytes(logits.data(), logits.size() * sizeof(float), 0, kTagLogits);
+    } else {
+      m.forward(b, *it->second, nullptr, pool);
+      send_bytes(&h, sizeof h, rank + 1, kTagCmd);
+      send_bytes(ints.data(), ints.size() * sizeof(int32_t), rank + 1, kTagInts);
+      send_bytes(out.data(), out.size() * sizeof(float), rank + 1, kTagHidden);
+    }
+  }
+}
+
+std::string human(uint64_t b) { return strfmt("%.1f MiB", double(b) / (1024.0 * 1024.0)); }
+
+}  // namespace
+
+std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptions& lo, const SplitOptions& so) {
+  const World w = world();
+  if (!so.kind.empty() && so.kind != "pipeline" && so.kind != "experts" && so.kind != "auto")
+    fail("--split '%s': expected pipeline, experts or auto", so.kind.c_str());
+  if (w.size <= 1) return load_model(path, lo);  // one rank holds everything, whatever --split says
+  if (so.kind == "experts") fail("--split experts is not built yet: use --split pipeline");
+  // Every rank loads (maps) the file; only the pages of its own layers are ever read. A rank
+  // that cannot ends the whole job with its reason instead of leaving the others waiting.
+  std::unique_ptr<Model> m;
+  SplitPlan plan;
+  try {
+    m = load_model(path, lo);
+    if (!m->supports_stages())
+      fail("%s: architecture '%s' cannot be split into pipeline stages yet", path.c_str(), m->config().arch.c_str());
+    plan = plan_pipeline(model_shape(m->file()), w.size, so.layers);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "frugal: rank %d of %d: error: %s\n", w.rank, w.size, e.what());
+    abort_world(1);
+  }
+  const RankShare& mine = plan.ranks[size_t(w.rank)];
+  m->set_stage(mine.layer_begin, mine.layer_end);
+  if (w.rank == 0) {
+    std::fprintf(stderr, "pipeline: %d ranks over %s of weights:", w.size, human(plan.file_bytes).c_str());
+    for (size_t r = 0; r < plan.ranks.size(); ++r)
+      std::fprintf(stderr, " rank %zu layers %lld-%lld (%s)%s", r, (long long)plan.ranks[r].layer_begin,
+                   (long long)plan.ranks[r].layer_end - 1, human(plan.ranks[r].bytes).c_str(),
+                   r + 1 < plan.ranks.size() ? "," : "\n");
+    return std::make_unique<PipelineModel>(std::move(m), w.size);
+  }
+  try {
+    serve_stage(*m, w.rank, w.size, so.threads);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "frugal: rank %d of %d: error: %s\n", w.rank, w.size, e.what());
+    abort_world(1);
+  }
+  return nullptr;
+}
+
+std::string pipeline_summary() {
+  const World w = world();
+  if (w.size <= 1) return "";
+  const WireStats s = wire_stats();
+  return strfmt("pipeline: rank %d of %d: %llu messages, %.1f MiB sent, %.1f MiB received, %.3f s in transfers", w.rank,
+                w.size, (unsigned long long)s.messages, double(s.bytes_sent) / 1048576.0,
+                double(s.bytes_received) / 1048576.0, s.seconds);
+}
+
+}  // namespace frugal::dist
