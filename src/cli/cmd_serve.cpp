@@ -19,6 +19,7 @@
 #include "cli/default_model.h"
 #include "cli/common.h"
 #include "core/progress.h"
+#include "dist/mpi_world.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
 #include "server/http_server.h"
@@ -98,7 +99,7 @@ const CommandHelp kHelp{
        {"--cache-dir", "DIR", "the disk cache's folder [$XDG_CACHE_HOME/frugal or ~/.cache/frugal]"},
        {"--no-disk-cache", "", "RAM cache only"},
        threads_option()}},
-     model_load_options()},
+     model_load_options(), split_options()},
     "frugal serve\n"
     "frugal serve -m r1-distill-qwen-1.5b-q4_k_m.gguf --alias deepseek-reasoner --port 8080 --api-key-file keys.txt\n"
     "frugal serve --models-dir ~/models --max-memory 12GiB --keep-alive 10m"};
@@ -141,9 +142,30 @@ int cmd_serve(int argc, char** argv) {
   eo.cache.ram_bytes = a.get_int({"--cache-ram-mb"}, 2048) << 20;
   eo.cache.disk_bytes = a.get_int({"--cache-disk-mb"}, 8192) << 20;
   std::string cache_dir = a.get({"--cache-dir"});
-  const bool no_disk = a.flag({"--no-disk-cache"});
+  bool no_disk = a.flag({"--no-disk-cache"});
   const LoadOptions lo = load_options_from(a);
+  const dist::SplitOptions split = split_options_from(a, eo.threads);
   a.check_unused();
+  // Under mpirun: one model over every rank; rank 0 serves HTTP, the others their stage.
+  const dist::World world = dist::world();
+  if (world.size > 1) {
+    if (paths.size() != 1 || !models_dir.empty() || !config_file.empty())
+      fail("under mpirun, serve runs one model split over the ranks: give it as -m MODEL (no --models-dir or --config)");
+    if (world.rank > 0) {
+      // mpirun hands a SIGTERM to every rank: these leave when rank 0, shutting down
+      // gracefully, tells them (or with the job, if rank 0 dies).
+      sigset_t term;
+      sigemptyset(&term);
+      sigaddset(&term, SIGTERM);
+      sigaddset(&term, SIGINT);
+      pthread_sigmask(SIG_BLOCK, &term, nullptr);
+      dist::load_split_model(paths[0], lo, split);  // returns when rank 0 is done
+      return 0;
+    }
+    if (!no_disk)
+      std::fprintf(stderr, "note: the prefix cache keeps no disk tier under a split (a block's rows live on every rank)\n");
+    no_disk = true;
+  }
   if (aliases.size() > paths.size()) fail("--alias given %zu times for %zu models", aliases.size(), paths.size());
   if (templates.size() > paths.size()) fail("--chat-template given %zu times for %zu models", templates.size(), paths.size());
   if (so.port < 0 || so.port > 65535) fail("--port must be in [0, 65535]");
@@ -217,11 +239,11 @@ int cmd_serve(int argc, char** argv) {
     return e;
   };
   server::ShelfLoader loader;
-  loader.open = [lo, engine_options](const server::ModelSpec& spec) {
+  loader.open = [lo, engine_options, split](const server::ModelSpec& spec) {
     auto m = std::make_unique<server::ServedModel>();
     m->path = spec.path;
     m->name = spec.name;
-    LoadedModel lm = load_with_tokenizer(spec.path, lo);
+    LoadedModel lm = load_with_tokenizer(spec.path, lo, dist::world().size > 1 ? &split : nullptr);
     m->model = std::move(lm.model);
     m->tok = std::move(lm.tokenizer);
     try {
@@ -252,8 +274,9 @@ int cmd_serve(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, load_delay_ms - t)));
     }
     const GgufFile& f = m.model->file();
-    {
-      // The weights are mapped: page them in now, or the first tokens stall on disk reads.
+    if (dist::world().size == 1) {
+      // The weights are mapped: page them in now, or the first tokens stall on disk reads (a
+      // rank of a split reads only its own layers' pages: they fault in).
       std::optional<Progress> line;
       if (f.mapped_bytes() >= (size_t(256) << 20)) line.emplace("loading " + spec.name, double(f.mapped_bytes()));
       f.prefetch(eo.threads, [&](size_t done, size_t total) {

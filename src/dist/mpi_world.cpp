@@ -1,5 +1,8 @@
 #include "dist/mpi_world.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,8 +56,16 @@ void init_world(int* argc, char*** argv) {
 #ifdef FRUGAL_HAVE_MPI
   if (launched < 1) return;  // not under mpirun: one rank, no MPI at all
   int provided = 0;
+  // MPI starts threads of its own: they must never take SIGTERM / SIGINT, which `serve` waits
+  // for in one thread of its own (a signal delivered to them would kill the process outright).
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigaddset(&term, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &term, &old);
   // The engine thread (not main) talks to the other ranks, one call at a time.
   MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (provided < MPI_THREAD_SERIALIZED) {
     std::fprintf(stderr, "frugal: this MPI library cannot be called from a thread other than main\n");
     MPI_Abort(MPI_COMM_WORLD, 1);

@@ -17,7 +17,8 @@ namespace {
 
 // What travels along the chain 0 -> 1 -> ... -> N-1: commands in order on one tag, each
 // forward pass's batch and hidden states on two more; logits go from N-1 back to 0.
-enum Cmd : int64_t { kStop = 0, kNewCache = 1, kForward = 2 };
+enum Cmd : int64_t { kStop = 0, kNewCache = 1, kForward = 2, kRelease = 3 };
+bool g_started = false;  // rank 0: the other ranks serve stages until end_pipeline()
 enum Tag : int { kTagCmd = 11, kTagInts = 12, kTagHidden = 13, kTagLogits = 14 };
 
 struct Header {
@@ -63,9 +64,11 @@ class PipelineModel final : public Model {
     file_ = stage_->shared_file();
     cache_type_ = stage_->cache_type();
   }
+  // The other ranks keep their stage (a server may load this model again: the shelf unloads
+  // idle models) and drop the caches this one made.
   ~PipelineModel() override {
     Header h;
-    h.cmd = kStop;
+    h.cmd = kRelease;
     send_bytes(&h, sizeof h, 1, kTagCmd);
   }
 
@@ -137,9 +140,13 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
   for (;;) {
     Header h;
     recv_bytes(&h, sizeof h, rank - 1, kTagCmd);
-    if (h.cmd == kStop || h.cmd == kNewCache) {
+    if (h.cmd == kStop || h.cmd == kNewCache || h.cmd == kRelease) {
       if (!last) send_bytes(&h, sizeof h, rank + 1, kTagCmd);
       if (h.cmd == kStop) return;
+      if (h.cmd == kRelease) {
+        caches.clear();
+        continue;
+      }
       m.set_cache_type(DType(h.d));
       caches[h.cache] = m.new_cache(h.a, h.b, h.c);
       continue;
@@ -200,6 +207,7 @@ std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptio
       std::fprintf(stderr, " rank %zu layers %lld-%lld (%s)%s", r, (long long)plan.ranks[r].layer_begin,
                    (long long)plan.ranks[r].layer_end - 1, human(plan.ranks[r].bytes).c_str(),
                    r + 1 < plan.ranks.size() ? "," : "\n");
+    g_started = true;
     return std::make_unique<PipelineModel>(std::move(m), w.size);
   }
   try {
@@ -209,6 +217,14 @@ std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptio
     abort_world(1);
   }
   return nullptr;
+}
+
+void end_pipeline() {
+  if (!g_started) return;
+  g_started = false;
+  Header h;
+  h.cmd = kStop;
+  send_bytes(&h, sizeof h, 1, kTagCmd);
 }
 
 std::string pipeline_summary() {

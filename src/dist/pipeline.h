@@ -24,6 +24,10 @@ struct SplitOptions {
 // and then gets nullptr (its command should return 0).
 std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptions& lo, const SplitOptions& so);
 
+// Rank 0, when its command is done: the other ranks leave their stages (load_split_model
+// returns there). Models may come and go before (a server's shelf); the stages stay.
+void end_pipeline();
+
 // One line for the log: ranks, wire bytes and time so far.
 std::string pipeline_summary();
 

@@ -1,0 +1,84 @@
+# `frugal serve` under mpirun with the pipeline split (2 ranks, TCP over loopback): the same
+# answers as a one-process server at temperature 0 (plain, streamed, n = 2), prefix-cache
+# hits through the mirrored block tables, a model unloaded and loaded again while the other
+# ranks keep their stages, SIGTERM to rank 0 shutting every rank down cleanly, and a rank killed
+# mid-stream ending the job at once (the stream cut, the port closed) instead of hanging.
+# Registered only in builds with MPI.
+FRUGAL=$1; SRC=$2; BUILD=$3
+source "$SRC/tests/cli/lib.sh"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+M=$SRC/models/frugal-r1-tiny.gguf
+PY=/usr/bin/python3
+
+# start NAME CMD...: runs CMD in the background (stdout in $W/NAME.out), waits for its port.
+declare -A JOB
+start() {
+  local name=$1; shift
+  ("$@" >"$W/$name.out" 2>"$W/$name.err"; echo $? >"$W/$name.rc") &
+  JOB[$name]=$!
+  for _ in $(seq 150); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$W/$name.out" 2>/dev/null | grep -o '[0-9]*$')
+    [ -n "$port" ] && return 0
+    [ -f "$W/$name.rc" ] && break
+    sleep 0.2
+  done
+  echo "FAIL $name did not start: $(tail -5 "$W/$name.err")"; exit 1
+}
+rank_pid() {  # rank_pid QUEUE RANK: the server started with --max-queue QUEUE (a tag), that rank
+  for p in $(pgrep -f "frugal serve .*--max-queue $1\$"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"
+  done
+}
+post() { curl -s -m 60 "http://127.0.0.1:$1/v1/chat/completions" -H 'Content-Type: application/json' -d "$2"; }
+field() { $PY -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+stream_text() { $PY -c "
+import json,sys
+out={}
+for l in sys.stdin:
+    if l.startswith('data: ') and l.strip()!='data: [DONE]':
+        for c in json.loads(l[6:]).get('choices',[]):
+            d=c.get('delta',{}); out[c['index']]=out.get(c['index'],'')+(d.get('reasoning_content') or '')+'|'+(d.get('content') or '')
+print(json.dumps(out,sort_keys=True))"; }
+
+ARGS=(-m "$M" --port 0 -t 1 -c 1024 --max-seqs 4 --quiet --shutdown-grace 5)
+start one "$FRUGAL" serve "${ARGS[@]}" --no-disk-cache --max-queue 61
+P1=$port
+start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --max-queue 62
+P2=$port
+
+Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45?"}],"max_tokens":48,"temperature":0}'
+a=$(post $P1 "$Q" | field "d['choices'][0]['message']")
+b=$(post $P2 "$Q" | field "d['choices'][0]['message']")
+check "temperature 0: the split server answers as one process does" bash -c "[ -n \"\$1\" ] && [ \"\$1\" = \"\$2\" ]" _ "$a" "$b"
+hit=$(post $P2 "$Q" | field "d['usage']['prompt_cache_hit_tokens']")
+check "a repeated prompt hits the prefix cache ($hit tokens)" test "${hit:-0}" -gt 0
+S='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 7*8?"}],"max_tokens":40,"temperature":0,"n":2,"stream":true}'
+s1=$(post $P1 "$S" | stream_text); s2=$(post $P2 "$S" | stream_text)
+check "streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
+"$FRUGAL" unload frugal-r1-tiny --url "http://127.0.0.1:$P2" >/dev/null 2>&1; sleep 0.5
+c=$(post $P2 "$Q" | field "d['choices'][0]['message']")
+check "unloaded and loaded again: the same answer (the other rank kept its stage)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$a" "$c"
+check "rank 0 logged the plan" grep -q 'pipeline: 2 ranks over' "$W/split.err"
+
+kill -TERM "$(rank_pid 62 0)"
+for _ in $(seq 50); do [ -f "$W/split.rc" ] && break; sleep 0.2; done
+check "SIGTERM to rank 0: every rank leaves, status 0" bash -c "[ \"\$(cat '$W/split.rc' 2>/dev/null)\" = 0 ] && grep -q 'frugal serve: stopped' '$W/split.err'"
+
+start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --max-queue 63
+P3=$port
+(timeout 60 curl -s -N "http://127.0.0.1:$P3/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
+  >"$W/cut.out"; echo $? >"$W/cut.rc") &
+CURL=$!
+for _ in $(seq 50); do [ -s "$W/cut.out" ] && break; sleep 0.1; done
+t0=$(date +%s)
+kill -9 "$(rank_pid 63 1)"
+wait $CURL
+t1=$(date +%s)
+wait "${JOB[split2]}"
+check "rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ \$(( $t1 - $t0 )) -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
+check "... and the job ends with a non-zero status" bash -c "rc=\$(cat '$W/split2.rc'); [ \"\$rc\" -ne 0 ] && [ \"\$rc\" -ne 124 ]"
+
+kill -TERM $(pgrep -f "frugal serve .*--max-queue 61\$") 2>/dev/null
+wait "${JOB[one]}"
+finish
