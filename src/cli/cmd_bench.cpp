@@ -126,6 +126,10 @@ int cmd_bench(int argc, char** argv) {
   // mean position of the tg test), which at depth is no longer small.
   const double weight_bytes = double(model->weight_bytes_per_token());
   const double bytes_per_tok = weight_bytes + double(kv_bytes) * (double(depth) + double(n_gen) / 2);
+  // Under a split: rank 0's time inside transfers during the timed tg runs (waiting for the other
+  // stages included), the wire's share of a decode step.
+  double tg_seconds = 0, tg_wire_seconds = 0, tg_wait_seconds = 0;
+  uint64_t tg_wire_bytes = 0;
   for (int64_t r = -1; r < reps; ++r) {
     if (n_prompt > 0) {
       b.clear();
@@ -138,14 +142,24 @@ int cmd_bench(int argc, char** argv) {
       log("  pp%lld rep %lld: %.2f tok/s\n", (long long)n_prompt, (long long)r, double(n_prompt) / dt);
     }
     if (n_gen > 0) {
+      const dist::WireStats w0 = dist::wire_stats();
+      const double d0 = dist::downstream_compute_seconds();
       double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
         b.clear();
         b.add(int32_t(rng.next() % uint64_t(V)), int32_t(depth + i), 0, true);
         model->forward(b, *cache, logits.data(), pool);
       }
-      const double tps = double(n_gen) / (now_seconds() - t0);
-      if (r >= 0) tg.push_back(tps);
+      const double dt = now_seconds() - t0;
+      const double tps = double(n_gen) / dt;
+      if (r >= 0) {
+        tg.push_back(tps);
+        const dist::WireStats w1 = dist::wire_stats();
+        tg_seconds += dt;
+        tg_wait_seconds += dist::downstream_compute_seconds() - d0;
+        tg_wire_seconds += w1.seconds - w0.seconds - (dist::downstream_compute_seconds() - d0);
+        tg_wire_bytes += (w1.bytes_sent - w0.bytes_sent) + (w1.bytes_received - w0.bytes_received);
+      }
       log("  tg%lld rep %lld: %.2f tok/s\n", (long long)n_gen, (long long)r, tps);
     }
   }
@@ -199,6 +213,12 @@ int cmd_bench(int argc, char** argv) {
     size_t fb = 0;
     for (const auto& t : model->file().tensors()) fb += t.nbytes;
     j["file_bytes"] = fb;
+    if (dist::world().size > 1 && tg_seconds > 0) {
+      j["ranks"] = dist::world().size;
+      j["tg_wire_share"] = tg_wire_seconds / tg_seconds;
+      j["tg_other_stages_share"] = tg_wait_seconds / tg_seconds;
+      j["tg_wire_bytes_per_token"] = double(tg_wire_bytes) / double(n_gen * reps);
+    }
     std::printf("%s\n", j.dump().c_str());
   } else {
     const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
@@ -211,6 +231,11 @@ int cmd_bench(int argc, char** argv) {
                   sg.median, sg.min, sg.max);
     print_roofline(rl, bytes_per_tok, bw_before, bw_after, threads);
     std::printf("KV cache: %lld bytes per token (%s, all layers)\n", (long long)kv_bytes, dtype_name(cache->type()));
+    if (dist::world().size > 1 && tg_seconds > 0)
+      std::printf("split over %d ranks: a decode step is %.1f%% wire (%.0f bytes per token through rank 0), %.1f%% the "
+                  "other stages computing, the rest rank 0's own stage and sampling\n",
+                  dist::world().size, 100 * tg_wire_seconds / tg_seconds, double(tg_wire_bytes) / double(n_gen * reps),
+                  100 * tg_wait_seconds / tg_seconds);
     if (run_mtp)
       std::printf("MTP speculative decoding (greedy, tg%lld): %.2f tok/s vs %.2f plain = %.2fx; draft acceptance %.0f%% "
                   "(%lld of %lld)\n",

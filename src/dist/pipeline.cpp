@@ -1,5 +1,7 @@
 #include "dist/pipeline.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -19,12 +21,21 @@ namespace {
 // forward pass's batch and hidden states on two more; logits go from N-1 back to 0.
 enum Cmd : int64_t { kStop = 0, kNewCache = 1, kForward = 2, kRelease = 3 };
 bool g_started = false;  // rank 0: the other ranks serve stages until end_pipeline()
-enum Tag : int { kTagCmd = 11, kTagInts = 12, kTagHidden = 13, kTagLogits = 14 };
+enum Tag : int { kTagCmd = 11, kTagInts = 12, kTagHidden = 13, kTagLogits = 14, kTagTiming = 15 };
 
 struct Header {
   int64_t cmd = kStop, cache = 0, n_tok = 0, n_out = 0;
   int64_t a = 0, b = 0, c = 0, d = 0;  // kNewCache: n_slot, n_ctx, pool_blocks, cache type
+  double compute_s = 0;                // kForward: seconds the ranks after 0 computed so far
 };
+
+// Rank 0: seconds the later stages computed while it waited for logits, so that its time in
+// transfers can be split into wire and waiting.
+std::atomic<double> g_downstream_s{0};
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // The batch, and per token the physical KV block its position lives in on rank 0: the other
 // ranks mirror rank 0's block table, so prefixes rank 0 shares between sequences are shared
@@ -109,6 +120,9 @@ class PipelineModel final : public Model {
       const size_t n = size_t(h.n_out) * size_t(cfg_.n_vocab);
       if (!logits) scratch_.resize(n);
       recv_bytes(logits ? logits : scratch_.data(), n * sizeof(float), n_rank_ - 1, kTagLogits);
+      double computed = 0;
+      recv_bytes(&computed, sizeof computed, n_rank_ - 1, kTagTiming);
+      g_downstream_s.store(g_downstream_s.load() + computed);
     }
   }
 
@@ -163,12 +177,18 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
     unpack(ints, T, b, *it->second);
     out.resize(T * E);
     m.set_stage_io(in.data(), out.data());
+    const double t0 = seconds_now();
     if (last) {
       logits.resize(size_t(h.n_out) * V);
       m.forward(b, *it->second, logits.data(), pool);
-      if (h.n_out > 0) send_bytes(logits.data(), logits.size() * sizeof(float), 0, kTagLogits);
+      h.compute_s += seconds_now() - t0;
+      if (h.n_out > 0) {
+        send_bytes(logits.data(), logits.size() * sizeof(float), 0, kTagLogits);
+        send_bytes(&h.compute_s, sizeof h.compute_s, 0, kTagTiming);
+      }
     } else {
       m.forward(b, *it->second, nullptr, pool);
+      h.compute_s += seconds_now() - t0;
       send_bytes(&h, sizeof h, rank + 1, kTagCmd);
       send_bytes(ints.data(), ints.size() * sizeof(int32_t), rank + 1, kTagInts);
       send_bytes(out.data(), out.size() * sizeof(float), rank + 1, kTagHidden);
@@ -227,13 +247,17 @@ void end_pipeline() {
   send_bytes(&h, sizeof h, 1, kTagCmd);
 }
 
+double downstream_compute_seconds() { return g_downstream_s.load(); }
+
 std::string pipeline_summary() {
   const World w = world();
   if (w.size <= 1) return "";
   const WireStats s = wire_stats();
-  return strfmt("pipeline: rank %d of %d: %llu messages, %.1f MiB sent, %.1f MiB received, %.3f s in transfers", w.rank,
-                w.size, (unsigned long long)s.messages, double(s.bytes_sent) / 1048576.0,
-                double(s.bytes_received) / 1048576.0, s.seconds);
+  const double waited = w.rank == 0 ? downstream_compute_seconds() : 0;
+  return strfmt("pipeline: rank %d of %d: %llu messages, %.1f MiB sent, %.1f MiB received, %.3f s in transfers "
+                "(%.3f s of it waiting for the other stages to compute)",
+                w.rank, w.size, (unsigned long long)s.messages, double(s.bytes_sent) / 1048576.0,
+                double(s.bytes_received) / 1048576.0, s.seconds, waited);
 }
 
 }  // namespace frugal::dist

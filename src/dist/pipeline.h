@@ -28,6 +28,10 @@ std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptio
 // returns there). Models may come and go before (a server's shelf); the stages stay.
 void end_pipeline();
 
+// Rank 0: seconds the other stages spent computing the passes whose logits rank 0 waited for
+// (part of its time inside transfers; the rest is the wire).
+double downstream_compute_seconds();
+
 // One line for the log: ranks, wire bytes and time so far.
 std::string pipeline_summary();
 

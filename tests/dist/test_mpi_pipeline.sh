@@ -42,6 +42,15 @@ M=$SRC/models/frugal-r1-tiny.gguf
 "${MPI[@]}" -np 2 "$FRUGAL" run -m "$M" -p "What is 12+7?" -n 40 --ignore-eos --temp 0 -t 1 --split pipeline >"$W/split.txt" 2>"$W/err"
 check "run: the same text through 2 ranks" bash -c "[ -s '$W/one.txt' ] && cmp -s '$W/one.txt' '$W/split.txt'"
 
+# bench --json under the split reports the ranks and the wire's share of a decode step.
+"${MPI[@]}" -np 2 "$FRUGAL" bench -m "$M" -p 8 -n 8 -r 1 -t 1 --json --split pipeline >"$W/bench.json" 2>"$W/err"
+check "bench --json: ranks, the wire's and the other stages' shares of a decode step" $PY -c "
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d['ranks'] == 2 and d['tg_tok_s'] > 0, d
+assert 0 <= d['tg_wire_share'] < 1 and 0 <= d['tg_other_stages_share'] < 1, d
+assert d['tg_wire_share'] + d['tg_other_stages_share'] <= 1.001, d
+assert d['tg_wire_bytes_per_token'] >= 4 * 512, d  # a row of logits at least" "$W/bench.json"
+
 # Failures end the job: no rank is left waiting for a message that will not come.
 expect_mpi_error() {  # NAME PATTERN MPIRUN-ARGS...
   local name=$1 pat=$2; shift 2
