@@ -1,5 +1,5 @@
-# SIGKILL in the middle of a write (issue 13, item 4): `frugal quantize`, `convert` and
-# `make-test-model` write to OUT.tmp, fsync and rename, so a kill at any moment leaves OUT
+# SIGKILL in the middle of a write (issue 13, item 4): `frugal quantize`, `convert`,
+# `make-test-model` and the trainer's checkpoints write to OUT.tmp, fsync and rename, so a kill at any moment leaves OUT
 # either the old file or the whole new one, never a torn mix. Each command is killed after
 # increasing delays (some kills land before the write, some during it, the last ones after it
 # finished); after every kill OUT must equal one of the two complete files, byte for byte, and
@@ -42,4 +42,28 @@ kill_at_delays "convert" "$W/q4.gguf" "$W/conv-new.gguf" "$W/conv.gguf" "$FRUGAL
 "$FRUGAL" make-test-model --preset tiny-qwen-vocab --type F32 --seed 3 -o "$W/made-new.gguf" 2>/dev/null || bad "make-test-model"
 kill_at_delays "make-test-model" "$W/q4.gguf" "$W/made-new.gguf" "$W/made.gguf" \
   "$FRUGAL" make-test-model --preset tiny-qwen-vocab --type F32 --seed 3 -o "$W/made.gguf"
+
+# Training checkpoints, written after every step here: a kill at any moment leaves no checkpoint
+# yet or a whole one, from which --resume reaches the uninterrupted run's model bit for bit (a
+# torn one would fail to load or resume elsewhere).
+P=(train pretrain --preset test-v3-micro --steps 20 --batch-tokens 1024 --micro-tokens 512 --lr 2e-3 --seed 7
+   --checkpoint-every 1 --quiet -t 1)
+mkdir -p "$W/ref" "$W/k"
+"$FRUGAL" "${P[@]}" -o "$W/ref/m.gguf" --checkpoint "$W/ref/c.ckpt" || bad "the uninterrupted training run"
+none=0 mid=0 resumed=0 broken=0
+for d in 0.05 0.15 0.3 0.45 0.6 0.8 1.0 1.3; do
+  rm -f "$W/k/c.ckpt" "$W/k/m.gguf"
+  "$FRUGAL" "${P[@]}" -o "$W/k/m.gguf" --checkpoint "$W/k/c.ckpt" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$d"
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  [ -e "$W/k/c.ckpt" ] || { none=$((none + 1)); continue; }
+  [ -e "$W/k/m.gguf" ] || mid=$((mid + 1))
+  if "$FRUGAL" "${P[@]}" -o "$W/k/m.gguf" --checkpoint "$W/k/c.ckpt" --resume >/dev/null 2>&1 &&
+    cmp -s "$W/k/m.gguf" "$W/ref/m.gguf"; then resumed=$((resumed + 1)); else broken=$((broken + 1)); fi
+done
+check "checkpoints: no kill leaves a broken one ($none none yet, $resumed resumed to the same model, $broken broken)" \
+  test $broken -eq 0
+check "checkpoints: some kills landed in the middle of the run ($mid)" test $mid -gt 0
 finish
