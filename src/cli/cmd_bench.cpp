@@ -230,7 +230,8 @@ int cmd_bench(int argc, char** argv) {
       std::printf("| %s | %d | tg%lld%s | %.2f | %.2f - %.2f |\n", c.arch.c_str(), threads, (long long)n_gen, at.c_str(),
                   sg.median, sg.min, sg.max);
     print_roofline(rl, bytes_per_tok, bw_before, bw_after, threads);
-    std::printf("KV cache: %lld bytes per token (%s, all layers)\n", (long long)kv_bytes, dtype_name(cache->type()));
+    std::printf("KV cache: %lld bytes per token (%s, %s)\n", (long long)kv_bytes, dtype_name(cache->type()),
+                cache->n_layer() == c.n_layer ? "all layers" : strfmt("rank 0's %lld layers", (long long)cache->n_layer()).c_str());
     if (dist::world().size > 1 && tg_seconds > 0)
       std::printf("split over %d ranks: a decode step is %.1f%% wire (%.0f bytes per token through rank 0), %.1f%% the "
                   "other stages computing, the rest rank 0's own stage and sampling\n",

@@ -1,5 +1,6 @@
 #include "dist/pipeline.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,30 +38,44 @@ double seconds_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// The batch, and per token the physical KV block its position lives in on rank 0: the other
-// ranks mirror rank 0's block table, so prefixes rank 0 shares between sequences are shared
-// (and already computed) on every rank.
+// The batch, then for each of its sequences rank 0's block table up to the block of its last
+// position here, as (slot, block, physical block) triples: the other ranks mirror it, so a
+// prefix rank 0 shares between sequences (a prefix-cache hit, the n choices of one prompt) is
+// shared, already computed, on every rank; attention reads every block of a sequence, not
+// only those the batch writes.
 void pack(const Batch& b, const KvCache& c, std::vector<int32_t>& ints) {
   const size_t T = b.size();
-  ints.resize(5 * T);
+  ints.resize(4 * T);
+  std::map<int32_t, int32_t> last;  // slot -> its last position in the batch
   for (size_t t = 0; t < T; ++t) {
     ints[t] = b.token[t];
     ints[T + t] = b.pos[t];
     ints[2 * T + t] = b.seq[t];
     ints[3 * T + t] = b.logits[t];
-    ints[4 * T + t] = c.block(b.seq[t], b.pos[t] >> KvCache::kBlockShift);
+    auto [it, fresh] = last.emplace(b.seq[t], b.pos[t]);
+    if (!fresh) it->second = std::max(it->second, b.pos[t]);
   }
+  for (const auto& [slot, pos] : last)
+    for (int32_t blk = 0; blk <= (pos >> KvCache::kBlockShift); ++blk) {
+      ints.push_back(slot);
+      ints.push_back(blk);
+      ints.push_back(c.block(slot, blk));
+    }
 }
 
 void unpack(const std::vector<int32_t>& ints, size_t T, Batch& b, KvCache& c) {
   b.clear();
   for (size_t t = 0; t < T; ++t) {
-    b.add(ints[t], ints[T + t], ints[2 * T + t], ints[3 * T + t] != 0);
-    const int64_t slot = ints[2 * T + t], blk = ints[T + t] >> KvCache::kBlockShift;
-    const int32_t phys = ints[4 * T + t];
-    if (slot < 0 || slot >= c.n_slot() || phys < 0 || phys >= c.n_blocks() || ints[T + t] < 0 ||
-        ints[T + t] >= c.n_ctx())
+    if (ints[2 * T + t] < 0 || ints[2 * T + t] >= c.n_slot() || ints[T + t] < 0 || ints[T + t] >= c.n_ctx())
       fail("pipeline: a batch row outside this rank's KV cache");
+    b.add(ints[t], ints[T + t], ints[2 * T + t], ints[3 * T + t] != 0);
+  }
+  if ((ints.size() - 4 * T) % 3 != 0) fail("pipeline: a malformed block table");
+  for (size_t i = 4 * T; i < ints.size(); i += 3) {
+    const int32_t slot = ints[i], blk = ints[i + 1], phys = ints[i + 2];
+    if (slot < 0 || slot >= c.n_slot() || blk < 0 || blk >= KvCache::blocks_for(c.n_ctx()) || phys < 0 ||
+        phys >= c.n_blocks())
+      fail("pipeline: a block table entry outside this rank's KV cache");
     if (c.block(slot, blk) != phys) {
       c.retain(phys);
       c.map(slot, blk, phys);
@@ -113,6 +128,7 @@ class PipelineModel final : public Model {
     h.cmd = kForward;
     h.n_tok = int64_t(T);
     h.n_out = batch.n_outputs();
+    h.a = int64_t(ints_.size());
     send_bytes(&h, sizeof h, 1, kTagCmd);
     send_bytes(ints_.data(), ints_.size() * sizeof(int32_t), 1, kTagInts);
     send_bytes(hidden_.data(), hidden_.size() * sizeof(float), 1, kTagHidden);
@@ -165,10 +181,10 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
       caches[h.cache] = m.new_cache(h.a, h.b, h.c);
       continue;
     }
-    if (h.cmd != kForward || h.n_tok <= 0 || h.n_out < 0 || h.n_out > h.n_tok)
+    if (h.cmd != kForward || h.n_tok <= 0 || h.n_out < 0 || h.n_out > h.n_tok || h.a < 4 * h.n_tok)
       fail("pipeline: rank %d got a malformed command (%lld) from rank %d", rank, (long long)h.cmd, rank - 1);
     const size_t T = size_t(h.n_tok);
-    ints.resize(5 * T);
+    ints.resize(size_t(h.a));
     recv_bytes(ints.data(), ints.size() * sizeof(int32_t), rank - 1, kTagInts);
     in.resize(T * E);
     recv_bytes(in.data(), in.size() * sizeof(float), rank - 1, kTagHidden);

@@ -111,9 +111,12 @@ DenseModel::DenseModel(std::shared_ptr<GgufFile> file, const DenseSpec& spec) : 
 std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_slot, int64_t n_ctx, int64_t pool_blocks) const {
   const int64_t kw = cfg_.n_head_kv * cfg_.head_dim, vw = cfg_.n_head_kv * cfg_.head_dim_v;
   const int64_t head = std::gcd(cfg_.head_dim, cfg_.head_dim_v);  // per-head column offsets
-  if (pool_blocks > 0)
-    return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, pool_blocks, cache_type_, head);
-  return std::make_unique<KvCache>(cfg_.n_layer, n_slot, n_ctx, kw, vw, cache_type_, head);
+  // A pipeline stage caches its own layers only.
+  const int64_t layers = stage_end() - stage_begin();
+  auto c = pool_blocks > 0 ? std::make_unique<KvCache>(layers, n_slot, n_ctx, kw, vw, pool_blocks, cache_type_, head)
+                           : std::make_unique<KvCache>(layers, n_slot, n_ctx, kw, vw, cache_type_, head);
+  c->set_first_layer(stage_begin());
+  return c;
 }
 
 int64_t DenseModel::weight_bytes_per_token() const {

@@ -84,10 +84,10 @@ class KvCache {
   // Head g's row of position `pos` of a slot, layer il (its block must be mapped), in the
   // cache's type; k_stride() bytes to the same head's next position.
   uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
-    return k_run(block(slot, pos >> kBlockShift), il, g) + size_t(pos & (kBlockTokens - 1)) * k_stride_;
+    return k_run(block(slot, pos >> kBlockShift), il - first_layer_, g) + size_t(pos & (kBlockTokens - 1)) * k_stride_;
   }
   uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) {
-    return v_run(block(slot, pos >> kBlockShift), il, g) + size_t(pos & (kBlockTokens - 1)) * v_stride_;
+    return v_run(block(slot, pos >> kBlockShift), il - first_layer_, g) + size_t(pos & (kBlockTokens - 1)) * v_stride_;
   }
   const uint8_t* k(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->k(il, slot, pos, g); }
   const uint8_t* v(int64_t il, int64_t slot, int64_t pos, int64_t g = 0) const { return const_cast<KvCache*>(this)->v(il, slot, pos, g); }
@@ -130,17 +130,21 @@ class KvCache {
   void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
     const size_t off = row_bytes(type_, offset % k_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_run(block(slot, b), il, offset / k_head_) + off;
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_run(block(slot, b), il - first_layer_, offset / k_head_) + off;
   }
   void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
     out.resize(size_t(n_blocks));
     const size_t off = row_bytes(type_, offset % v_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_run(block(slot, b), il, offset / v_head_) + off;
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_run(block(slot, b), il - first_layer_, offset / v_head_) + off;
   }
 
   int64_t n_ctx() const { return n_ctx_; }
   int64_t n_slot() const { return n_slot_; }
   int64_t n_layer() const { return n_layer_; }
+  // A pipeline stage's cache holds only its own layers: layer indices start at `first` (the
+  // model's numbering is kept in every call).
+  void set_first_layer(int64_t first) { first_layer_ = first; }
+  int64_t first_layer() const { return first_layer_; }
   int64_t k_width() const { return k_width_; }
   int64_t v_width() const { return v_width_; }
   DType type() const { return type_; }
@@ -213,6 +217,7 @@ class KvCache {
   }
 
   int64_t n_layer_, n_slot_, n_ctx_, k_width_, v_width_, blocks_per_slot_, n_blocks_;
+  int64_t first_layer_ = 0;
   DType type_;
   size_t k_row_, v_row_;
   int64_t groups_, k_head_, v_head_;

@@ -46,17 +46,26 @@ P1=$port
 start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --max-queue 62
 P2=$port
 
-Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45?"}],"max_tokens":48,"temperature":0}'
-a=$(post $P1 "$Q" | field "d['choices'][0]['message']")
-b=$(post $P2 "$Q" | field "d['choices'][0]['message']")
-check "temperature 0: the split server answers as one process does" bash -c "[ -n \"\$1\" ] && [ \"\$1\" = \"\$2\" ]" _ "$a" "$b"
-hit=$(post $P2 "$Q" | field "d['usage']['prompt_cache_hit_tokens']")
-check "a repeated prompt hits the prefix cache ($hit tokens)" test "${hit:-0}" -gt 0
+# Log-probabilities too: the split computes exactly what one process does, so any difference
+# (a KV block a rank did not have) shows in them before it changes a token.
+Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45?"}],"max_tokens":48,"temperature":0,"logprobs":true,"top_logprobs":4}'
+a=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+b=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+check "temperature 0: the split server answers as one process does, log-probabilities included" \
+  bash -c "[ -n \"\$1\" ] && [ \"\$1\" = \"\$2\" ]" _ "$a" "$b"
+# A hit prefills only the rest of the prompt (other batch shapes, other rounding): it is
+# compared with a hit on the one-process server.
+r=$(post $P2 "$Q")
+hit=$(echo "$r" | field "d['usage']['prompt_cache_hit_tokens']")
+c=$(echo "$r" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+a2=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+check "a repeated prompt hits the prefix cache ($hit tokens) and gives what a hit gives one process" \
+  bash -c "[ \"\${1:-0}\" -gt 0 ] && [ \"\$2\" = \"\$3\" ]" _ "$hit" "$a2" "$c"
 S='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 7*8?"}],"max_tokens":40,"temperature":0,"n":2,"stream":true}'
 s1=$(post $P1 "$S" | stream_text); s2=$(post $P2 "$S" | stream_text)
 check "streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
 "$FRUGAL" unload frugal-r1-tiny --url "http://127.0.0.1:$P2" >/dev/null 2>&1; sleep 0.5
-c=$(post $P2 "$Q" | field "d['choices'][0]['message']")
+c=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
 check "unloaded and loaded again: the same answer (the other rank kept its stage)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$a" "$c"
 check "rank 0 logged the plan" grep -q 'pipeline: 2 ranks over' "$W/split.err"
 

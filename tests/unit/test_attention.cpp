@@ -244,6 +244,40 @@ TEST(KvCacheTypes, LayoutRunsAndBlockCopies) {
       }
 }
 
+// A pipeline stage's cache (dist/pipeline) holds layers [first, first + n) under the model's
+// own layer numbers: the same rows as the whole model's cache has for those layers, in a
+// buffer of n layers.
+TEST(KvCacheTypes, StageCacheKeepsModelLayerNumbers) {
+  const int64_t heads = 2, hd = 32, n_ctx = 32;
+  frugal::KvCache whole(5, 1, n_ctx, heads * hd, heads * hd, DType::F32, hd);
+  frugal::KvCache stage(2, 1, n_ctx, heads * hd, heads * hd, DType::F32, hd);
+  stage.set_first_layer(3);
+  EXPECT_EQ(stage.bytes_per_token() * 5, whole.bytes_per_token() * 2);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> row(size_t(heads * hd)), a(row.size()), b(row.size());
+  for (int64_t il = 3; il < 5; ++il)
+    for (int64_t pos = 0; pos < n_ctx; ++pos) {
+      for (auto& x : row) x = nd(rng);
+      whole.store_k(il, 0, pos, row.data());
+      stage.store_k(il, 0, pos, row.data());
+      whole.store_v(il, 0, pos, row.data());
+      stage.store_v(il, 0, pos, row.data());
+    }
+  std::set<const uint8_t*> seen;
+  for (int64_t il = 3; il < 5; ++il)
+    for (int64_t pos = 0; pos < n_ctx; ++pos)
+      for (int64_t g = 0; g < heads; ++g) {
+        ASSERT_EQ(std::memcmp(stage.k(il, 0, pos, g), whole.k(il, 0, pos, g), size_t(stage.k_stride())), 0);
+        ASSERT_EQ(std::memcmp(stage.v(il, 0, pos, g), whole.v(il, 0, pos, g), size_t(stage.v_stride())), 0);
+        ASSERT_TRUE(seen.insert(stage.k(il, 0, pos, g)).second) << "layers " << il << " share a row";
+        std::vector<const void*> pages;
+        stage.k_pages(il, 0, frugal::KvCache::blocks_for(n_ctx), g * hd, pages);
+        EXPECT_EQ(static_cast<const void*>(stage.k(il, 0, pos, g)),
+                  static_cast<const void*>(static_cast<const uint8_t*>(pages[size_t(pos >> 4)]) + (pos & 15) * stage.k_stride()));
+      }
+}
+
 // A run of consecutive positions at once (prefill): each position's output equals the
 // scalar twin run for that position alone, over its own causal prefix, for every cache type,
 // paged with blocks out of order, and runs that start mid-tile and end past a tile.

@@ -79,8 +79,12 @@ std::unique_ptr<KvCache> DeepseekModel::new_cache(int64_t n_slot, int64_t n_ctx,
   const int64_t kw = hp_.kv_lora_rank + hp_.rope;
   // Attention reads the whole row as the key and its first kv_lora_rank values as the value.
   const int64_t head = std::gcd(kw, hp_.kv_lora_rank);
-  if (pool_blocks > 0) return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, pool_blocks, cache_type_, head);
-  return std::make_unique<KvCache>(hp_.n_layer, n_slot, n_ctx, kw, 0, cache_type_, head);
+  // A pipeline stage caches its own layers only.
+  const int64_t layers = stage_end() - stage_begin();
+  auto c = pool_blocks > 0 ? std::make_unique<KvCache>(layers, n_slot, n_ctx, kw, 0, pool_blocks, cache_type_, head)
+                           : std::make_unique<KvCache>(layers, n_slot, n_ctx, kw, 0, cache_type_, head);
+  c->set_first_layer(stage_begin());
+  return c;
 }
 
 int64_t DeepseekModel::weight_bytes_per_token() const {
