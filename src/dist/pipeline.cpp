@@ -20,15 +20,17 @@ namespace {
 
 // What travels along the chain 0 -> 1 -> ... -> N-1: commands in order on one tag, each
 // forward pass's batch and hidden states on two more; logits go from N-1 back to 0.
+// The ranks are one kind of machine: headers and rows travel as raw bytes.
 enum Cmd : int64_t { kStop = 0, kNewCache = 1, kForward = 2, kRelease = 3 };
-bool g_started = false;  // rank 0: the other ranks serve stages until end_pipeline()
 enum Tag : int { kTagCmd = 11, kTagInts = 12, kTagHidden = 13, kTagLogits = 14, kTagTiming = 15 };
 
 struct Header {
   int64_t cmd = kStop, cache = 0, n_tok = 0, n_out = 0;
-  int64_t a = 0, b = 0, c = 0, d = 0;  // kNewCache: n_slot, n_ctx, pool_blocks, cache type
+  int64_t a = 0, b = 0, c = 0, d = 0;  // kNewCache: n_slot, n_ctx, pool_blocks, cache type; kForward: a = ints
   double compute_s = 0;                // kForward: seconds the ranks after 0 computed so far
 };
+
+bool g_started = false;  // rank 0: the other ranks serve stages until end_pipeline()
 
 // Rank 0: seconds the later stages computed while it waited for logits, so that its time in
 // transfers can be split into wire and waiting.
