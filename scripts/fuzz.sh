@@ -72,7 +72,7 @@ case $TARGET in
     make_seeds() { python3 "$ROOT/tests/fuzz/make_text_seeds.py" models_toml "$1"; }
     ;;
   request)
-    SOURCES=("$ROOT"/src/server/chat_spec*.cpp "$ROOT"/src/server/request_fields.cpp "$ROOT"/src/chat/messages.cpp
+    SOURCES=("$ROOT"/src/server/chat_spec*.cpp "$ROOT"/src/server/completion_spec.cpp "$ROOT"/src/server/request_fields.cpp "$ROOT"/src/chat/messages.cpp
              "$ROOT"/src/core/*.cpp)
     LIBS=(-lutf8proc)
     MAX_LEN=8192

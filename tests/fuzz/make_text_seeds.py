@@ -4,7 +4,8 @@
 output_parser: a configuration byte, then model output in each tool-call syntax, with and
 without reasoning; json_schema: a schema, a NUL byte, then a document it accepts (or one it
 rejects); models_toml: the README's models.toml and variations; request: a dialect byte (0
-OpenAI chat, 1 Ollama chat, 2 Ollama generate, 3 Anthropic Messages, 4 Responses), then a body;
+OpenAI chat, 1 Ollama chat, 2 Ollama generate, 3 Anthropic Messages, 4 Responses, 5
+completions), then a body;
 tokenizer: a byte choosing the tokenizer and options, then text (the golden tokenizer strings,
 the oracle's extra corpus, special tokens, invalid UTF-8, text that NFC changes); hf_config: 0
 then a config.json, or 1 then tokenizer.json NUL tokenizer_config.json NUL config.json (the
@@ -108,6 +109,9 @@ elif target == 'request':
                        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
                        {"type": "function_call_output", "call_id": "c", "output": "o"}, {"type": "reasoning", "summary": []}]}),
         (4, {"input": "hello"}),
+        (5, {"model": "m", "prompt": "def f(", "suffix": "\n    return x", "max_tokens": 16, "logprobs": 3,
+             "temperature": 0, "stop": ["\n\n"], "stream": True, "seed": 4}),
+        (5, {"prompt": [1, 2, 3, 18446744073709551615], "n": 2}),
     ]
     seeds = [bytes([d]) + json.dumps(b).encode() for d, b in bodies]
 elif target == 'tokenizer':
