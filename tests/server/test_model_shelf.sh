@@ -39,6 +39,18 @@ client() {
 
 serve --models-dir "$D" --config "$W/models.toml" --max-loaded 1
 client count
+# A request's model name is looked up among the served names, never joined to a path: names
+# that climb out of the models folder or name a file elsewhere are unknown models.
+cp "$D/tiny-llama.gguf" "$W/outside.gguf"
+escapes=0
+for name in "../outside" "../outside.gguf" "$W/outside.gguf" ".." "tiny-llama/../../outside" "./../outside" "%2e%2e/outside"; do
+  body=$(printf '{"model": "%s", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}' "$name")
+  code=$(curl -s -o "$W/esc.out" -w '%{http_code}' "$URL/v1/chat/completions" -H 'Content-Type: application/json' -d "$body")
+  ocode=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/show" -d "{\"model\": \"$name\"}")
+  [ "$code" = 404 ] && [ "$ocode" = 404 ] || { escapes=$((escapes + 1)); echo "model '$name': $code / $ocode $(head -c 200 "$W/esc.out")"; }
+done
+check "model names outside the folder (../, absolute paths, encoded dots): 404, nothing loaded" \
+  bash -c "[ $escapes -eq 0 ] && ! grep -q 'outside.gguf' '$W/serve.err'"
 # Application SDKs as apps use them: the AI SDK's DeepSeek provider (deepseek-reasoner /
 # deepseek-chat) and LangChain's ChatOpenAI.
 node "$SRC/tests/server/sdk_test.mjs" "$URL" >"$W/node.out" 2>&1
