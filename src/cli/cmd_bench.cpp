@@ -156,8 +156,9 @@ int cmd_bench(int argc, char** argv) {
         tg.push_back(tps);
         const dist::WireStats w1 = dist::wire_stats();
         tg_seconds += dt;
-        tg_wait_seconds += dist::downstream_compute_seconds() - d0;
-        tg_wire_seconds += w1.seconds - w0.seconds - (dist::downstream_compute_seconds() - d0);
+        const double waited = dist::downstream_compute_seconds() - d0;
+        tg_wait_seconds += waited;
+        tg_wire_seconds += w1.seconds - w0.seconds - waited;
         tg_wire_bytes += (w1.bytes_sent - w0.bytes_sent) + (w1.bytes_received - w0.bytes_received);
       }
       log("  tg%lld rep %lld: %.2f tok/s\n", (long long)n_gen, (long long)r, tps);

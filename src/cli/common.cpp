@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <thread>
 
 #include "core/progress.h"
@@ -92,10 +91,6 @@ int threads_from(Args& a) {
   int t = int(a.get_int({"-t", "--threads"}, 0));
   if (t <= 0) t = int(std::thread::hardware_concurrency());
   return t > 0 ? t : 1;
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int64_t default_ctx(const Model& m, int64_t requested) {

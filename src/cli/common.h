@@ -4,6 +4,7 @@
 #include <string>
 
 #include "chat/model_template.h"
+#include "core/clock.h"
 #include "cli/args.h"
 #include "dist/pipeline.h"
 #include "model/model.h"
@@ -41,7 +42,6 @@ dist::SplitOptions split_options_from(Args& a, int threads);
 // Threads: -t N, default = hardware concurrency.
 int threads_from(Args& a);
 
-double now_seconds();
 
 // The context per sequence when -c is 0 (or absent): the model's trained context, at most 4096.
 int64_t default_ctx(const Model& m, int64_t requested);

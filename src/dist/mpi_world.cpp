@@ -4,11 +4,11 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 #ifdef FRUGAL_HAVE_MPI
@@ -30,13 +30,11 @@ int launcher_world_size() {
   return 0;
 }
 
-[[maybe_unused]] double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
 [[maybe_unused]] void count(size_t sent, size_t received, double t0) {
   std::lock_guard<std::mutex> l(g_wire_mu);
   g_wire.bytes_sent += sent;
   g_wire.bytes_received += received;
-  g_wire.seconds += now() - t0;
+  g_wire.seconds += now_seconds() - t0;
   g_wire.messages += 1;
 }
 }  // namespace
@@ -103,7 +101,7 @@ void abort_world(int code) {
 
 void send_bytes(const void* p, size_t n, int to, int tag) {
 #ifdef FRUGAL_HAVE_MPI
-  const double t0 = now();
+  const double t0 = now_seconds();
   // Large transfers go in pieces below MPI's int count limit.
   const char* c = static_cast<const char*>(p);
   do {
@@ -121,7 +119,7 @@ void send_bytes(const void* p, size_t n, int to, int tag) {
 
 void recv_bytes(void* p, size_t n, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
-  const double t0 = now();
+  const double t0 = now_seconds();
   char* c = static_cast<char*>(p);
   do {
     const size_t piece = std::min<size_t>(n, size_t(1) << 30);

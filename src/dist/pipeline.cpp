@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "dist/mpi_world.h"
@@ -35,10 +35,6 @@ bool g_started = false;  // rank 0: the other ranks serve stages until end_pipel
 // Rank 0: seconds the later stages computed while it waited for logits, so that its time in
 // transfers can be split into wire and waiting.
 std::atomic<double> g_downstream_s{0};
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // The batch, then for each of its sequences rank 0's block table up to the block of its last
 // position here, as (slot, block, physical block) triples: the other ranks mirror it, so a
@@ -140,7 +136,7 @@ class PipelineModel final : public Model {
       recv_bytes(logits ? logits : scratch_.data(), n * sizeof(float), n_rank_ - 1, kTagLogits);
       double computed = 0;
       recv_bytes(&computed, sizeof computed, n_rank_ - 1, kTagTiming);
-      g_downstream_s.store(g_downstream_s.load() + computed);
+      g_downstream_s.fetch_add(computed);
     }
   }
 
@@ -195,18 +191,18 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
     unpack(ints, T, b, *it->second);
     out.resize(T * E);
     m.set_stage_io(in.data(), out.data());
-    const double t0 = seconds_now();
+    const double t0 = now_seconds();
     if (last) {
       logits.resize(size_t(h.n_out) * V);
       m.forward(b, *it->second, logits.data(), pool);
-      h.compute_s += seconds_now() - t0;
+      h.compute_s += now_seconds() - t0;
       if (h.n_out > 0) {
         send_bytes(logits.data(), logits.size() * sizeof(float), 0, kTagLogits);
         send_bytes(&h.compute_s, sizeof h.compute_s, 0, kTagTiming);
       }
     } else {
       m.forward(b, *it->second, nullptr, pool);
-      h.compute_s += seconds_now() - t0;
+      h.compute_s += now_seconds() - t0;
       send_bytes(&h, sizeof h, rank + 1, kTagCmd);
       send_bytes(ints.data(), ints.size() * sizeof(int32_t), rank + 1, kTagInts);
       send_bytes(out.data(), out.size() * sizeof(float), rank + 1, kTagHidden);

@@ -22,11 +22,6 @@ int64_t layer_of(const std::string& name) {
 
 bool is_routed_experts(const std::string& name) { return name.find("_exps.") != std::string::npos; }
 
-int64_t meta_int(const GgufFile& f, const std::string& key, int64_t fallback) {
-  const GgufValue* v = f.find(key);
-  return v && v->is_integer() ? v->as_int() : fallback;
-}
-
 struct Ends {
   uint64_t first = 0, last = 0, every = 0;  // embeddings; output norm and head; the rest outside the layers
 };
@@ -122,12 +117,11 @@ std::string human(uint64_t b) {
 
 ModelShape model_shape(const GgufFile& f) {
   ModelShape m;
-  const GgufValue* a = f.find("general.architecture");
-  const std::string arch = a && a->type == GgufType::STRING ? a->s : "";
+  const std::string arch = f.architecture();
   // The trunk's layers: DeepSeek-V3's MTP layers follow them (nextn_predict_layers).
-  m.n_layer = meta_int(f, arch + ".block_count", 0) - meta_int(f, arch + ".nextn_predict_layers", 0);
-  m.n_expert = meta_int(f, arch + ".expert_count", 0);
-  m.n_group = std::max<int64_t>(1, meta_int(f, arch + ".expert_group_count", 1));
+  m.n_layer = f.get_int(arch + ".block_count").value_or(0) - f.get_int(arch + ".nextn_predict_layers").value_or(0);
+  m.n_expert = f.get_int(arch + ".expert_count").value_or(0);
+  m.n_group = std::max<int64_t>(1, f.get_int(arch + ".expert_group_count").value_or(1));
   for (const auto& t : f.tensors()) m.tensors.push_back({t.name, uint64_t(t.nbytes)});
   return m;
 }

@@ -4,12 +4,12 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "kernels/matmul.h"
 #include "kernels/membw_loops.h"
 
@@ -20,10 +20,6 @@ namespace {
 constexpr size_t kHugePage = size_t(2) << 20;
 // Thread chunks are whole 4 KiB pages, so every chunk is a multiple of the loops' 4 vectors.
 constexpr size_t kUnit = 4096;
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // "32768K", "1M", "512" (sysfs cache sizes).
 size_t parse_size(const std::string& s) {
@@ -136,9 +132,9 @@ template <class F>
 MembwPass BandwidthProbe::timed(uint64_t bytes, F&& per_thread) {
   MembwPass r;
   r.bytes = bytes;
-  const double t0 = now_s();
+  const double t0 = now_seconds();
   pool_.run([&](int ith, int nth) { per_thread(ith, nth); });
-  r.seconds = now_s() - t0;
+  r.seconds = now_seconds() - t0;
   return r;
 }
 
