@@ -143,7 +143,7 @@ int cmd_bench(int argc, char** argv) {
     }
     if (n_gen > 0) {
       const dist::WireStats w0 = dist::wire_stats();
-      const double d0 = dist::downstream_compute_seconds();
+      const double d0 = dist::other_ranks_wait_seconds();
       double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
         b.clear();
@@ -156,7 +156,7 @@ int cmd_bench(int argc, char** argv) {
         tg.push_back(tps);
         const dist::WireStats w1 = dist::wire_stats();
         tg_seconds += dt;
-        const double waited = dist::downstream_compute_seconds() - d0;
+        const double waited = dist::other_ranks_wait_seconds() - d0;
         tg_wait_seconds += waited;
         tg_wire_seconds += w1.seconds - w0.seconds - waited;
         tg_wire_bytes += (w1.bytes_sent - w0.bytes_sent) + (w1.bytes_received - w0.bytes_received);

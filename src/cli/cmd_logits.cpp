@@ -102,7 +102,7 @@ int cmd_logits(int argc, char** argv) {
   }
   write_npy_f32(out, logits.data(), {n, V});
   std::fprintf(stderr, "wrote %s: [%lld, %lld] float32 (%s)\n", out.c_str(), (long long)n, (long long)V, mode.c_str());
-  if (const std::string w = dist::pipeline_summary(); !w.empty()) std::fprintf(stderr, "%s\n", w.c_str());
+  if (const std::string w = dist::split_summary(); !w.empty()) std::fprintf(stderr, "%s\n", w.c_str());
   return 0;
 }
 

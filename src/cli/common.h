@@ -6,7 +6,7 @@
 #include "chat/model_template.h"
 #include "core/clock.h"
 #include "cli/args.h"
-#include "dist/pipeline.h"
+#include "dist/split.h"
 #include "model/model.h"
 #include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"

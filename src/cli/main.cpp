@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "dist/mpi_world.h"
-#include "dist/pipeline.h"
+#include "dist/split.h"
 #include "kernels/matmul.h"
 #include "core/error.h"
 
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int rc = run_command(argv[1], argc - 2, argv + 2);
-  frugal::dist::end_pipeline();
+  frugal::dist::end_split();
   frugal::dist::finalize_world();
   return rc;
 }

@@ -11,8 +11,6 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "dist/mpi_world.h"
-#include "dist/split_plan.h"
-#include "formats/gguf.h"
 
 namespace frugal::dist {
 
@@ -30,7 +28,7 @@ struct Header {
   double compute_s = 0;                // kForward: seconds the ranks after 0 computed so far
 };
 
-bool g_started = false;  // rank 0: the other ranks serve stages until end_pipeline()
+bool g_started = false;  // rank 0: the other ranks serve stages until stop_pipeline()
 
 // Rank 0: seconds the later stages computed while it waited for logits, so that its time in
 // transfers can be split into wire and waiting.
@@ -210,50 +208,16 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
   }
 }
 
-std::string human(uint64_t b) { return strfmt("%.1f MiB", double(b) / (1024.0 * 1024.0)); }
-
 }  // namespace
 
-std::unique_ptr<Model> load_split_model(const std::string& path, const LoadOptions& lo, const SplitOptions& so) {
-  const World w = world();
-  if (!so.kind.empty() && so.kind != "pipeline" && so.kind != "experts" && so.kind != "auto")
-    fail("--split '%s': expected pipeline, experts or auto", so.kind.c_str());
-  if (w.size <= 1) return load_model(path, lo);  // one rank holds everything, whatever --split says
-  if (so.kind == "experts") fail("--split experts is not built yet: use --split pipeline");
-  // Every rank loads (maps) the file; only the pages of its own layers are ever read. A rank
-  // that cannot ends the whole job with its reason instead of leaving the others waiting.
-  std::unique_ptr<Model> m;
-  SplitPlan plan;
-  try {
-    m = load_model(path, lo);
-    if (!m->supports_stages())
-      fail("%s: architecture '%s' cannot be split into pipeline stages yet", path.c_str(), m->config().arch.c_str());
-    plan = plan_pipeline(model_shape(m->file()), w.size, so.layers);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "frugal: rank %d of %d: error: %s\n", w.rank, w.size, e.what());
-    abort_world(1);
-  }
-  const RankShare& mine = plan.ranks[size_t(w.rank)];
-  m->set_stage(mine.layer_begin, mine.layer_end);
-  if (w.rank == 0) {
-    std::fprintf(stderr, "pipeline: %d ranks over %s of weights:", w.size, human(plan.file_bytes).c_str());
-    for (size_t r = 0; r < plan.ranks.size(); ++r)
-      std::fprintf(stderr, " rank %zu layers %lld-%lld (%s)%s", r, (long long)plan.ranks[r].layer_begin,
-                   (long long)plan.ranks[r].layer_end - 1, human(plan.ranks[r].bytes).c_str(),
-                   r + 1 < plan.ranks.size() ? "," : "\n");
-    g_started = true;
-    return std::make_unique<PipelineModel>(std::move(m), w.size);
-  }
-  try {
-    serve_stage(*m, w.rank, w.size, so.threads);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "frugal: rank %d of %d: error: %s\n", w.rank, w.size, e.what());
-    abort_world(1);
-  }
-  return nullptr;
+std::unique_ptr<Model> make_pipeline_head(std::unique_ptr<Model> stage, int n_rank) {
+  g_started = true;
+  return std::make_unique<PipelineModel>(std::move(stage), n_rank);
 }
 
-void end_pipeline() {
+void run_pipeline_stage(Model& m, int rank, int n_rank, int threads) { serve_stage(m, rank, n_rank, threads); }
+
+void stop_pipeline() {
   if (!g_started) return;
   g_started = false;
   Header h;
@@ -262,16 +226,5 @@ void end_pipeline() {
 }
 
 double downstream_compute_seconds() { return g_downstream_s.load(); }
-
-std::string pipeline_summary() {
-  const World w = world();
-  if (w.size <= 1) return "";
-  const WireStats s = wire_stats();
-  const double waited = w.rank == 0 ? downstream_compute_seconds() : 0;
-  return strfmt("pipeline: rank %d of %d: %llu messages, %.1f MiB sent, %.1f MiB received, %.3f s in transfers "
-                "(%.3f s of it waiting for the other stages to compute)",
-                w.rank, w.size, (unsigned long long)s.messages, double(s.bytes_sent) / 1048576.0,
-                double(s.bytes_received) / 1048576.0, s.seconds, waited);
-}
 
 }  // namespace frugal::dist

@@ -1,6 +1,7 @@
 #include "dist/split_plan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -21,6 +22,7 @@ int64_t layer_of(const std::string& name) {
 }
 
 bool is_routed_experts(const std::string& name) { return name.find("_exps.") != std::string::npos; }
+bool is_shared_experts(const std::string& name) { return name.find("_shexp.") != std::string::npos; }
 
 struct Ends {
   uint64_t first = 0, last = 0, every = 0;  // embeddings; output norm and head; the rest outside the layers
@@ -122,6 +124,7 @@ ModelShape model_shape(const GgufFile& f) {
   m.n_layer = f.get_int(arch + ".block_count").value_or(0) - f.get_int(arch + ".nextn_predict_layers").value_or(0);
   m.n_expert = f.get_int(arch + ".expert_count").value_or(0);
   m.n_group = std::max<int64_t>(1, f.get_int(arch + ".expert_group_count").value_or(1));
+  m.n_expert_used = f.get_int(arch + ".expert_used_count").value_or(0);
   for (const auto& t : f.tensors()) m.tensors.push_back({t.name, uint64_t(t.nbytes)});
   return m;
 }
@@ -155,27 +158,36 @@ SplitPlan plan_experts(const ModelShape& m, int n_rank) {
   p.kind = SplitKind::experts;
   p.n_expert = m.n_expert;
   p.n_group = m.n_group;
-  uint64_t routed = 0;
+  uint64_t routed = 0, shared = 0;
   for (const auto& t : m.tensors) {
     p.file_bytes += t.bytes;
     if (is_routed_experts(t.name)) routed += t.bytes;
+    if (is_shared_experts(t.name) && layer_of(t.name) < m.n_layer) shared += t.bytes;
   }
-  p.replicated_bytes = p.file_bytes - routed;
+  p.rest_bytes = p.file_bytes - routed;
   // Whole groups per rank when every rank can have one: a token's experts come from
   // n_group_used groups, so it then visits at most that many ranks.
   const bool by_group = m.n_group > 1 && m.n_group >= n_rank && m.n_expert % m.n_group == 0;
   const int64_t units = by_group ? m.n_group : m.n_expert, per_unit = by_group ? m.n_expert / m.n_group : 1;
+  // Per MoE layer rank 0 reads S (shared experts) + a·X (its share of the X routed bytes a
+  // token reads) while each other rank reads (1 - a)·X / (n - 1): equal when
+  // a = 1/n - (n - 1)·S / (n·X). Attention and the rest run before, on rank 0 alone.
+  const double n = double(n_rank);
+  const double X = double(routed) * double(std::max<int64_t>(1, m.n_expert_used)) / double(m.n_expert);
+  const double a = n_rank == 1 || X <= 0 ? 1.0 : std::max(0.0, 1.0 / n - (n - 1) * double(shared) / (n * X));
+  const int64_t first = n_rank == 1 ? units : std::clamp<int64_t>(std::llround(a * double(units)), 0, units - (n_rank - 1));
   int64_t next = 0;
   for (int r = 0; r < n_rank; ++r) {
-    const int64_t n = units / n_rank + (r < units % n_rank ? 1 : 0);
+    const int64_t rest = units - first, workers = n_rank - 1;
+    const int64_t count = r == 0 ? first : rest / workers + (r - 1 < rest % workers ? 1 : 0);
     RankShare s;
     s.layer_begin = 0;
     s.layer_end = m.n_layer;
     s.expert_begin = next * per_unit;
-    s.expert_end = (next + n) * per_unit;
-    next += n;
+    s.expert_end = (next + count) * per_unit;
+    next += count;
     // Every routed-expert tensor stacks n_expert equal slices.
-    s.bytes = p.replicated_bytes + routed / uint64_t(m.n_expert) * uint64_t(s.expert_end - s.expert_begin);
+    s.bytes = (r == 0 ? p.rest_bytes : 0) + routed / uint64_t(m.n_expert) * uint64_t(s.expert_end - s.expert_begin);
     p.ranks.push_back(s);
   }
   return p;
@@ -196,14 +208,16 @@ std::string format_plan(const SplitPlan& p) {
   std::string s = strfmt("split:         %s over %zu ranks, %s of weights\n", ex ? "experts" : "pipeline", p.ranks.size(),
                          human(p.file_bytes).c_str());
   if (ex)
-    s += strfmt("every rank:    %s (attention, dense layers, shared experts, routers, embeddings, head)\n",
-                human(p.replicated_bytes).c_str());
+    s += strfmt("rank 0 also:   %s (attention, dense layers, shared experts, routers, embeddings, head)\n",
+                human(p.rest_bytes).c_str());
   s += strfmt("  rank  %-24s  %12s  %6s\n", ex ? "routed experts" : "layers", "bytes", "share");
   for (size_t r = 0; r < p.ranks.size(); ++r) {
     const RankShare& x = p.ranks[r];
-    std::string what = strfmt("%lld-%lld", (long long)(ex ? x.expert_begin : x.layer_begin),
-                              (long long)(ex ? x.expert_end : x.layer_end) - 1);
-    if (ex && p.n_group > 1 && p.n_expert % p.n_group == 0) {
+    const bool none = ex && x.expert_begin == x.expert_end;
+    std::string what = none ? std::string("none")
+                            : strfmt("%lld-%lld", (long long)(ex ? x.expert_begin : x.layer_begin),
+                                     (long long)(ex ? x.expert_end : x.layer_end) - 1);
+    if (ex && !none && p.n_group > 1 && p.n_expert % p.n_group == 0) {
       const int64_t g = p.n_expert / p.n_group;
       const int64_t g0 = x.expert_begin / g, g1 = x.expert_end / g - 1;
       if (x.expert_begin % g == 0 && x.expert_end % g == 0)

@@ -25,6 +25,7 @@ struct ModelShape {
   int64_t n_layer = 0;   // the trunk: blk.0 .. blk.(n_layer-1); layers past it (MTP) go with the head
   int64_t n_expert = 0;  // routed experts per MoE layer (0: a dense model)
   int64_t n_group = 1;   // routing groups (DeepSeek-V3: 8); experts of a group are contiguous
+  int64_t n_expert_used = 0;  // routed experts per token
 };
 ModelShape model_shape(const GgufFile& f);
 
@@ -38,7 +39,7 @@ struct SplitPlan {
   SplitKind kind = SplitKind::pipeline;
   std::vector<RankShare> ranks;
   uint64_t file_bytes = 0;        // all tensors
-  uint64_t replicated_bytes = 0;  // expert split: what every rank holds (attention, dense, shared experts, ends)
+  uint64_t rest_bytes = 0;  // expert split: all but the routed experts (attention, dense, shared experts, ends): rank 0's
   int64_t n_expert = 0, n_group = 1;
 };
 
@@ -48,7 +49,8 @@ struct SplitPlan {
 SplitPlan plan_pipeline(const ModelShape& m, int n_rank, const std::string& layers = "");
 // Routed experts in contiguous ranges, whole routing groups per rank when there are at least
 // as many groups as ranks (a token then touches at most n_group_used ranks); the rest of the
-// model on every rank.
+// model on rank 0, which takes a smaller share of the routed experts: while the others run
+// theirs it runs the shared experts and its own, so both finish a layer together.
 SplitPlan plan_experts(const ModelShape& m, int n_rank);
 // "pipeline", "experts" or "auto" (experts for a model with routed experts, else pipeline).
 SplitPlan plan_split(const ModelShape& m, const std::string& kind, int n_rank, const std::string& layers = "");

@@ -27,7 +27,7 @@ for m in "$G/qwen2-mini-f32.gguf" "$G/qwen3-mini-q8_0.gguf" "$G/llama3-mini-q4_k
     done
   done
 done
-check "rank 0 reports the plan and the wire" bash -c "grep -q 'pipeline: 3 ranks over' '$W/err' && grep -q 'rank 0 of 3: .* messages, .* MiB sent' '$W/err'"
+check "rank 0 reports the plan and the wire" bash -c "grep -q 'pipeline split: 3 ranks over' '$W/err' && grep -q 'rank 0 of 3: .* messages, .* MiB sent' '$W/err'"
 
 # Explicit ranges give the same logits as the balanced ones.
 "$FRUGAL" logits -m "$W/v3.gguf" --ids "$IDS" -o "$W/one.npy" -t 1 2>/dev/null
@@ -63,8 +63,6 @@ expect_mpi_error "a rank that cannot open its file ends the job, naming the rank
   "rank 1 of 2: error: .*no-such.gguf" \
   -np 1 "$FRUGAL" logits -m "$G/qwen2-mini-f32.gguf" --ids 1,2 -o "$W/x.npy" -t 1 --split pipeline : \
   -np 1 "$FRUGAL" logits -m "$W/no-such.gguf" --ids 1,2 -o "$W/x.npy" -t 1 --split pipeline
-expect_mpi_error "--split experts (not built yet) is refused" "split experts is not built yet" \
-  -np 2 "$FRUGAL" logits -m "$W/v3.gguf" --ids 1,2 -o "$W/x.npy" -t 1 --split experts
 expect_mpi_error "an error on rank 0 after the split is up ends the job" "exceeds the context" \
   -np 2 "$FRUGAL" run -m "$M" -p hi -n 100000 -c 256 -t 1 --split pipeline
 

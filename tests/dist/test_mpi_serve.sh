@@ -1,8 +1,9 @@
-# `frugal serve` under mpirun with the pipeline split (2 ranks, TCP over loopback): the same
-# answers as a one-process server at temperature 0 (plain, streamed, n = 2), prefix-cache
-# hits through the mirrored block tables, a model unloaded and loaded again while the other
-# ranks keep their stages, SIGTERM to rank 0 shutting every rank down cleanly, and a rank killed
-# mid-stream ending the job at once (the stream cut, the port closed) instead of hanging.
+# `frugal serve` under mpirun with the pipeline and the expert split (2 ranks, TCP over
+# loopback; the default model is a DeepSeekMoE): the same answers as a one-process server at
+# temperature 0 (plain, streamed, n = 2), prefix-cache hits (through the mirrored block tables
+# of a pipeline), a model unloaded and loaded again while the other rank keeps its part,
+# SIGTERM to rank 0 shutting every rank down cleanly, and a rank killed mid-stream ending the
+# job at once (the stream cut, the port closed) instead of hanging.
 # Registered only in builds with MPI.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
@@ -43,15 +44,18 @@ print(json.dumps(out,sort_keys=True))"; }
 ARGS=(-m "$M" --port 0 -t 1 -c 1024 --max-seqs 4 --quiet --shutdown-grace 5)
 start one "$FRUGAL" serve "${ARGS[@]}" --no-disk-cache --max-queue 61
 P1=$port
-start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --max-queue 62
-P2=$port
-
 # Log-probabilities too: the split computes exactly what one process does, so any difference
 # (a KV block a rank did not have) shows in them before it changes a token.
 Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45?"}],"max_tokens":48,"temperature":0,"logprobs":true,"top_logprobs":4}'
+# The cold answer of one process (asked again, it would be a prefix-cache hit).
 a=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+for kind in pipeline experts; do
+q=$([ $kind = pipeline ] && echo 62 || echo 64)
+start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --split $kind --max-queue $q
+P2=$port
+
 b=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
-check "temperature 0: the split server answers as one process does, log-probabilities included" \
+check "$kind: temperature 0: the split server answers as one process does, log-probabilities included" \
   bash -c "[ -n \"\$1\" ] && [ \"\$1\" = \"\$2\" ]" _ "$a" "$b"
 # A hit prefills only the rest of the prompt (other batch shapes, other rounding): it is
 # compared with a hit on the one-process server.
@@ -59,21 +63,24 @@ r=$(post $P2 "$Q")
 hit=$(echo "$r" | field "d['usage']['prompt_cache_hit_tokens']")
 c=$(echo "$r" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
 a2=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
-check "a repeated prompt hits the prefix cache ($hit tokens) and gives what a hit gives one process" \
+check "$kind: a repeated prompt hits the prefix cache ($hit tokens) and gives what a hit gives one process" \
   bash -c "[ \"\${1:-0}\" -gt 0 ] && [ \"\$2\" = \"\$3\" ]" _ "$hit" "$a2" "$c"
 S='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 7*8?"}],"max_tokens":40,"temperature":0,"n":2,"stream":true}'
 s1=$(post $P1 "$S" | stream_text); s2=$(post $P2 "$S" | stream_text)
-check "streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
+check "$kind: streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
 "$FRUGAL" unload frugal-r1-tiny --url "http://127.0.0.1:$P2" >/dev/null 2>&1; sleep 0.5
 c=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
-check "unloaded and loaded again: the same answer (the other rank kept its stage)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$a" "$c"
-check "rank 0 logged the plan" grep -q 'pipeline: 2 ranks over' "$W/split.err"
+check "$kind: unloaded and loaded again: the same answer (the other rank kept its part)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$a" "$c"
+check "$kind: rank 0 logged the plan" grep -q "$([ $kind = pipeline ] && echo pipeline || echo expert) split: 2 ranks over" "$W/split.err"
 
-kill -TERM "$(rank_pid 62 0)"
+kill -TERM "$(rank_pid $q 0)"
 for _ in $(seq 50); do [ -f "$W/split.rc" ] && break; sleep 0.2; done
-check "SIGTERM to rank 0: every rank leaves, status 0" bash -c "[ \"\$(cat '$W/split.rc' 2>/dev/null)\" = 0 ] && grep -q 'frugal serve: stopped' '$W/split.err'"
+check "$kind: SIGTERM to rank 0: every rank leaves, status 0" bash -c "[ \"\$(cat '$W/split.rc' 2>/dev/null)\" = 0 ] && grep -q 'frugal serve: stopped' '$W/split.err'"
 
-start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --max-queue 63
+rm -f "$W/split.rc"
+done
+
+start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --split experts --max-queue 63
 P3=$port
 (timeout 60 curl -s -N "http://127.0.0.1:$P3/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
@@ -85,7 +92,7 @@ kill -9 "$(rank_pid 63 1)"
 wait $CURL
 t1=$(date +%s)
 wait "${JOB[split2]}"
-check "rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ \$(( $t1 - $t0 )) -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
+check "experts: rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ \$(( $t1 - $t0 )) -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
 check "... and the job ends with a non-zero status" bash -c "rc=\$(cat '$W/split2.rc'); [ \"\$rc\" -ne 0 ] && [ \"\$rc\" -ne 124 ]"
 
 kill -TERM $(pgrep -f "frugal serve .*--max-queue 61\$") 2>/dev/null

@@ -129,24 +129,46 @@ TEST(SplitPlan, ExpertsInWholeGroups) {
   ModelShape m = dense({100, 100}, 50, 50);
   m.n_expert = 16;
   m.n_group = 4;
+  m.n_expert_used = 2;
   for (int l = 0; l < 2; ++l)
     for (const char* t : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
       m.tensors.push_back({"blk." + std::to_string(l) + "." + t + ".weight", 16 * 64});
   const uint64_t routed = 6 * 16 * 64, rest = total(m) - routed;
-  const SplitPlan p = plan_experts(m, 3);  // 4 groups over 3 ranks: 2, 1, 1 groups
-  EXPECT_EQ(p.replicated_bytes, rest);
-  const int64_t want[][2] = {{0, 8}, {8, 12}, {12, 16}};
+  // No shared experts: rank 0 takes 1/3 of the routed ones, rounded to a group: 1, 2, 1 groups.
+  const SplitPlan p = plan_experts(m, 3);
+  EXPECT_EQ(p.rest_bytes, rest);
+  const int64_t want[][2] = {{0, 4}, {4, 12}, {12, 16}};
   for (int r = 0; r < 3; ++r) {
     EXPECT_EQ(p.ranks[size_t(r)].expert_begin, want[r][0]);
     EXPECT_EQ(p.ranks[size_t(r)].expert_end, want[r][1]);
-    EXPECT_EQ(p.ranks[size_t(r)].bytes, rest + routed / 16 * uint64_t(want[r][1] - want[r][0]));
+    // Only rank 0 holds the rest of the model.
+    EXPECT_EQ(p.ranks[size_t(r)].bytes, (r == 0 ? rest : 0) + routed / 16 * uint64_t(want[r][1] - want[r][0]));
   }
-  // More ranks than groups: plain expert ranges, as even as they go.
+  EXPECT_NE(format_plan(p).find("(groups 1-2)"), std::string::npos) << format_plan(p);
+  EXPECT_NE(format_plan(p).find("(group 0)"), std::string::npos);
+  // More ranks than groups: plain expert ranges, as even as they go after rank 0's share
+  // (round(16 / 6) = 3, then 13 over 5).
   const SplitPlan six = plan_experts(m, 6);
   EXPECT_EQ(six.ranks[0].expert_end, 3);
+  EXPECT_EQ(six.ranks[1].expert_end, 6);
   EXPECT_EQ(six.ranks[5].expert_begin, 14);
-  EXPECT_NE(format_plan(p).find("(groups 0-1)"), std::string::npos) << format_plan(p);
-  EXPECT_NE(format_plan(p).find("(group 2)"), std::string::npos);
+
+  // Shared experts: a token reads X = 6144 * 2 / 16 = 768 routed bytes and S = 384 shared; rank 0
+  // runs S + a·X while rank 1 runs (1 - a)·X: a = 1/2 - 384 / 1536 = 1/4, one group of four.
+  ModelShape sh = m;
+  for (int l = 0; l < 2; ++l)
+    for (const char* t : {"ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp"})
+      sh.tensors.push_back({"blk." + std::to_string(l) + "." + t + ".weight", 64});
+  const SplitPlan two = plan_experts(sh, 2);
+  EXPECT_EQ(two.ranks[0].expert_end, 4);
+  EXPECT_EQ(two.ranks[1].expert_begin, 4);
+  EXPECT_EQ(two.ranks[1].expert_end, 16);
+  // Shared experts as heavy as the routed ones: rank 0 keeps none of them.
+  for (auto& t : sh.tensors)
+    if (t.name.find("_shexp") != std::string::npos) t.bytes = 1024;
+  const SplitPlan heavy = plan_experts(sh, 2);
+  EXPECT_EQ(heavy.ranks[0].expert_end, 0);
+  EXPECT_NE(format_plan(heavy).find("none"), std::string::npos) << format_plan(heavy);
   // auto picks experts for a MoE model and pipeline for a dense one.
   EXPECT_EQ(plan_split(m, "auto", 2).kind, SplitKind::experts);
   EXPECT_EQ(plan_split(dense({1, 1}, 1, 1), "auto", 2).kind, SplitKind::pipeline);

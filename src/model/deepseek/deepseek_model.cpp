@@ -97,8 +97,9 @@ int64_t DeepseekModel::weight_bytes_per_token() const {
   return int64_t(n);
 }
 
-void DeepseekModel::ffn(const DeepseekLayer& L, const float* x, int64_t T, float* out, ThreadPool& pool) {
-  if (L.moe) return moe_.forward(L.experts, x, T, out, pool);
+void DeepseekModel::ffn(const DeepseekLayer& L, int64_t layer, const float* x, int64_t T, float* out,
+                        ThreadPool& pool) {
+  if (L.moe) return moe_.forward(L.experts, layer, x, T, out, pool);
   const int64_t F = hp_.n_ff;
   grow(gate_, size_t(T * F));
   grow(up_, size_t(T * F));
@@ -137,7 +138,7 @@ void DeepseekModel::rope_tables(const Batch& batch) {
                         rope_sin_.data() + t * half);
 }
 
-void DeepseekModel::block(const DeepseekLayer& L, const Batch& batch, KvCache& cache, int64_t il_cache, float* x,
+void DeepseekModel::block(const DeepseekLayer& L, int64_t layer, const Batch& batch, KvCache& cache, int64_t il_cache, float* x,
                           ThreadPool& pool) {
   const int64_t T = int64_t(batch.size()), E = hp_.n_embd;
   grow(h_, size_t(T * E));
@@ -147,7 +148,7 @@ void DeepseekModel::block(const DeepseekLayer& L, const Batch& batch, KvCache& c
   mla_.forward(L.attn, batch, cache, il_cache, h, rope_cos_.data(), rope_sin_.data(), tmp, pool);
   kernels::add_inplace(x, tmp, T * E);
   kernels::rms_norm(x, L.ffn_norm.data(), h, T, E, hp_.rms_eps);
-  ffn(L, h, T, tmp, pool);
+  ffn(L, layer, h, T, tmp, pool);
   kernels::add_inplace(x, tmp, T * E);
 }
 
@@ -160,7 +161,7 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
   if (first > 0) std::memcpy(x_.data(), stage_in_, size_t(T * hp_.n_embd) * sizeof(float));  // the previous stage's output
   else embed(token_embd_, batch, x_.data());
   rope_tables(batch);
-  for (int64_t il = first; il < last; ++il) block(layers_[size_t(il)], batch, cache, il, x_.data(), pool);
+  for (int64_t il = first; il < last; ++il) block(layers_[size_t(il)], il, batch, cache, il, x_.data(), pool);
   if (last < hp_.n_layer) {
     std::memcpy(stage_out_, x_.data(), size_t(T * hp_.n_embd) * sizeof(float));
     return;
@@ -172,6 +173,15 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
     grow(normed_, size_t(T * hp_.n_embd));
     kernels::rms_norm(x_.data(), output_norm_.data(), normed_.data(), T, hp_.n_embd, hp_.rms_eps);
   }
+}
+
+void DeepseekModel::expert_rows(int64_t layer, const float* x, int64_t T, const int32_t* ids, int64_t eb, int64_t ee,
+                                float* y, ThreadPool& pool) {
+  const DeepseekLayer* L = layer >= 0 && layer < hp_.n_layer ? &layers_[size_t(layer)]
+                           : layer == hp_.n_layer && mtp_   ? &mtp_->block
+                                                            : nullptr;
+  if (!L || !L->moe) fail("expert split: layer %lld is not a MoE layer of this model", (long long)layer);
+  moe_.expert_rows(L->experts, x, T, ids, eb, ee, y, pool);
 }
 
 void DeepseekModel::final_hidden(int64_t row, float* out) const {
@@ -236,7 +246,7 @@ void DeepseekModel::forward_mtp(const Batch& batch, const float* hidden, KvCache
   }
   kernels::matmul(mtp_->eh_proj, cat_.data(), 2 * E, T, mx_.data(), E, pool);
   rope_tables(batch);
-  block(mtp_->block, batch, cache, 0, mx_.data(), pool);
+  block(mtp_->block, hp_.n_layer, batch, cache, 0, mx_.data(), pool);
   output_logits(batch, mx_.data(), E, mtp_->head_norm, hp_.rms_eps, mtp_->head, out_rows_, logits, pool);
 }
 

@@ -51,14 +51,24 @@ class DeepseekModel : public Model {
   const DeepseekHparams& hparams() const { return hp_; }
   void set_mla_path(MlaPath p) { mla_ = MlaAttention(hp_, p); }
 
+  // The expert split (dist/experts.h). Rank 0: routed experts outside the remote's local
+  // range run elsewhere (null: all here). The other ranks: the outputs of their experts for
+  // one MoE layer (`layer` == n_layer is the MTP block's), as MoeFfn::expert_rows.
+  void set_remote_experts(std::shared_ptr<RemoteExperts> r) {
+    remote_ = std::move(r);
+    moe_.set_remote(remote_.get());
+  }
+  void expert_rows(int64_t layer, const float* x, int64_t T, const int32_t* ids, int64_t eb, int64_t ee, float* y,
+                   ThreadPool& pool);
+
  private:
   void bind_layer(const WeightBinder& b, int64_t il, DeepseekLayer& L);
-  void ffn(const DeepseekLayer& L, const float* x, int64_t T, float* out, ThreadPool& pool);
+  void ffn(const DeepseekLayer& L, int64_t layer, const float* x, int64_t T, float* out, ThreadPool& pool);
   void check_batch(const Batch& batch, const KvCache& cache) const;
   void embed(const kernels::WeightView& table, const Batch& batch, float* x) const;
   void rope_tables(const Batch& batch);
-  // x += attn(norm(x)); x += ffn(norm(x)) for one block whose cache layer is il_cache.
-  void block(const DeepseekLayer& L, const Batch& batch, KvCache& cache, int64_t il_cache, float* x,
+  // x += attn(norm(x)); x += ffn(norm(x)) for block `layer` (n_layer: MTP) whose cache layer is il_cache.
+  void block(const DeepseekLayer& L, int64_t layer, const Batch& batch, KvCache& cache, int64_t il_cache, float* x,
              ThreadPool& pool);
 
   DeepseekHparams hp_;
@@ -69,6 +79,7 @@ class DeepseekModel : public Model {
   std::vector<float> inv_freq_;
   MlaAttention mla_;
   MoeFfn moe_;
+  std::shared_ptr<RemoteExperts> remote_;
   std::vector<float> x_, h_, tmp_, gate_, up_, out_rows_, rope_cos_, rope_sin_, mx_, cat_;
   std::vector<float> normed_;  // final-normed hidden states of the last forward (MTP input)
 };
