@@ -162,9 +162,13 @@ int cmd_serve(int argc, char** argv) {
       dist::load_split_model(paths[0], lo, split);  // returns when rank 0 is done
       return 0;
     }
-    if (!no_disk)
-      std::fprintf(stderr, "note: the prefix cache keeps no disk tier under a split (a block's rows live on every rank)\n");
-    no_disk = true;
+    // The expert split keeps every KV row on rank 0; a pipeline's rows live on every rank.
+    if (split.kind != "experts") {
+      if (!no_disk)
+        std::fprintf(stderr, "note: the prefix cache keeps no disk tier under a pipeline split (a block's rows live on "
+                             "every rank)\n");
+      no_disk = true;
+    }
   }
   if (aliases.size() > paths.size()) fail("--alias given %zu times for %zu models", aliases.size(), paths.size());
   if (templates.size() > paths.size()) fail("--chat-template given %zu times for %zu models", templates.size(), paths.size());

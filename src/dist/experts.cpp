@@ -25,7 +25,7 @@ struct Header {
   int64_t cmd = kStop, layer = 0, n_tok = 0, k = 0, n_embd = 0;
 };
 
-std::atomic<double> g_wait_s{0};
+std::atomic<double> g_wait_s{0}, g_compute_s{0};
 
 DeepseekModel& deepseek(Model& m) {
   auto* d = dynamic_cast<DeepseekModel*>(&m);
@@ -83,6 +83,7 @@ class MpiExperts final : public RemoteExperts {
       double computed = 0;
       std::memcpy(&computed, reply_.data(), sizeof computed);
       slowest = std::max(slowest, computed);
+      g_compute_s.fetch_add(computed);
       const auto* rows = reinterpret_cast<const float*>(reply_.data() + sizeof(double));
       for (int64_t i = 0, j = 0; i < T * k_; ++i)
         if (owner_[size_t(ids[i])] == r) std::memcpy(y + i * E_, rows + (j++) * E_, size_t(E_) * sizeof(float));
@@ -152,5 +153,6 @@ void stop_expert_ranks(int n_rank) {
 }
 
 double expert_wait_seconds() { return g_wait_s.load(); }
+double expert_compute_seconds() { return g_compute_s.load(); }
 
 }  // namespace frugal::dist

@@ -25,5 +25,7 @@ void stop_expert_ranks(int n_rank);
 // Rank 0: seconds it waited in collect while another rank was still computing (an estimate
 // from the ranks' own compute times: the rest of the wait is the wire).
 double expert_wait_seconds();
+// Rank 0: seconds the other ranks spent computing experts for it (their own clocks, summed).
+double expert_compute_seconds();
 
 }  // namespace frugal::dist

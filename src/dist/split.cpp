@@ -84,6 +84,10 @@ double other_ranks_wait_seconds() {
   return g_kind == SplitKind::experts ? expert_wait_seconds() : downstream_compute_seconds();
 }
 
+double other_ranks_compute_seconds() {
+  return g_kind == SplitKind::experts ? expert_compute_seconds() : downstream_compute_seconds();
+}
+
 std::string split_summary() {
   const World w = world();
   if (w.size <= 1) return "";

@@ -31,6 +31,10 @@ void end_split();
 // transfers is the wire.
 double other_ranks_wait_seconds();
 
+// Rank 0: seconds the other ranks computed for it (a pipeline's later stages, the expert
+// ranks; by their own clocks).
+double other_ranks_compute_seconds();
+
 // One line for the log: ranks, wire bytes and time so far.
 std::string split_summary();
 

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "dist/mpi_world.h"
+#include "dist/split.h"
 #include "formats/json_file.h"
 #include "server/api.h"
 #include "server/connection_pool.h"
@@ -391,6 +393,27 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
                     "# HELP frugal_http_connections_waiting Connections waiting for a thread (at --max-connections).\n"
                     "# TYPE frugal_http_connections_waiting gauge\nfrugal_http_connections_waiting %zu\n",
                     c.threads, c.busy, c.queued);
+    }
+    if (const dist::World w = dist::world(); w.size > 1) {  // mpirun ... serve --split: the wire
+      const dist::WireStats ws = dist::wire_stats();
+      out += strfmt("# HELP frugal_split_ranks MPI ranks the model is split over.\n# TYPE frugal_split_ranks gauge\n"
+                    "frugal_split_ranks %d\n"
+                    "# HELP frugal_split_messages_total Messages rank 0 sent and received.\n"
+                    "# TYPE frugal_split_messages_total counter\nfrugal_split_messages_total %llu\n"
+                    "# HELP frugal_split_sent_bytes_total Bytes rank 0 sent to the other ranks.\n"
+                    "# TYPE frugal_split_sent_bytes_total counter\nfrugal_split_sent_bytes_total %llu\n"
+                    "# HELP frugal_split_received_bytes_total Bytes rank 0 received.\n"
+                    "# TYPE frugal_split_received_bytes_total counter\nfrugal_split_received_bytes_total %llu\n"
+                    "# HELP frugal_split_transfer_seconds_total Seconds rank 0 spent in sends and receives, waiting included.\n"
+                    "# TYPE frugal_split_transfer_seconds_total counter\nfrugal_split_transfer_seconds_total %.6f\n"
+                    "# HELP frugal_split_wait_seconds_total Of those, seconds waiting for the other ranks to compute.\n"
+                    "# TYPE frugal_split_wait_seconds_total counter\nfrugal_split_wait_seconds_total %.6f\n"
+                    "# HELP frugal_split_other_ranks_compute_seconds_total Seconds the other ranks computed for rank 0.\n"
+                    "# TYPE frugal_split_other_ranks_compute_seconds_total counter\n"
+                    "frugal_split_other_ranks_compute_seconds_total %.6f\n",
+                    w.size, (unsigned long long)ws.messages, (unsigned long long)ws.bytes_sent,
+                    (unsigned long long)ws.bytes_received, ws.seconds, dist::other_ranks_wait_seconds(),
+                    dist::other_ranks_compute_seconds());
     }
     const std::vector<ModelStatus> st = shelf_.status();
     auto label = [](const std::string& name) {  // a label value, escaped as the format says

@@ -51,7 +51,7 @@ Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45
 a=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
 for kind in pipeline experts; do
 q=$([ $kind = pipeline ] && echo 62 || echo 64)
-start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --split $kind --max-queue $q
+start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --cache-dir "$W/kv-$kind" --split $kind --max-queue $q
 P2=$port
 
 b=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
@@ -69,8 +69,23 @@ S='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 7*8?"
 s1=$(post $P1 "$S" | stream_text); s2=$(post $P2 "$S" | stream_text)
 check "$kind: streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
 "$FRUGAL" unload frugal-r1-tiny --url "http://127.0.0.1:$P2" >/dev/null 2>&1; sleep 0.5
-c=$(post $P2 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
-check "$kind: unloaded and loaded again: the same answer (the other rank kept its part)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$a" "$c"
+r=$(post $P2 "$Q")
+c=$(echo "$r" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+# The expert split keeps the prefix cache's disk tier (all KV rows are on rank 0): the prompt
+# hits it after the reload, and the answer is a hit's.
+want=$a; [ $kind = experts ] && want=$a2
+check "$kind: unloaded and loaded again: the same answer (the other rank kept its part)" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$want" "$c"
+hit2=$(echo "$r" | field "d['usage']['prompt_cache_hit_tokens']")
+[ $kind = experts ] && check "experts: the prefix cache's disk tier served the prompt after the reload ($hit2 tokens)" \
+  bash -c "[ \"\$1\" = \"\$2\" ]" _ "$hit" "$hit2"
+curl -s "http://127.0.0.1:$P2/metrics" >"$W/metrics"
+check "$kind: /metrics counts the wire and the other rank's compute" $PY -c "
+import sys
+m = {l.split()[0]: float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith('frugal_split_')}
+assert m['frugal_split_ranks'] == 2 and m['frugal_split_messages_total'] > 0, m
+assert m['frugal_split_sent_bytes_total'] > 0 and m['frugal_split_received_bytes_total'] > 0, m
+assert 0 <= m['frugal_split_wait_seconds_total'] <= m['frugal_split_transfer_seconds_total'], m
+assert m['frugal_split_other_ranks_compute_seconds_total'] > 0, m" "$W/metrics"
 check "$kind: rank 0 logged the plan" grep -q "$([ $kind = pipeline ] && echo pipeline || echo expert) split: 2 ranks over" "$W/split.err"
 
 kill -TERM "$(rank_pid $q 0)"
@@ -80,7 +95,7 @@ check "$kind: SIGTERM to rank 0: every rank leaves, status 0" bash -c "[ \"\$(ca
 rm -f "$W/split.rc"
 done
 
-start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --split experts --max-queue 63
+start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --no-disk-cache --split experts --max-queue 63
 P3=$port
 (timeout 60 curl -s -N "http://127.0.0.1:$P3/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
