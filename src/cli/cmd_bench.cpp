@@ -128,7 +128,8 @@ int cmd_bench(int argc, char** argv) {
   const double bytes_per_tok = weight_bytes + double(kv_bytes) * (double(depth) + double(n_gen) / 2);
   // Under a split: rank 0's time inside transfers during the timed tg runs (waiting for the other
   // stages included), the wire's share of a decode step.
-  double tg_seconds = 0, tg_wire_seconds = 0, tg_wait_seconds = 0;
+  double tg_seconds = 0, tg_wire_seconds = 0, tg_wait_seconds = 0, tg_other_compute = 0, tg_par_all = 0,
+         tg_par_critical = 0;
   uint64_t tg_wire_bytes = 0;
   for (int64_t r = -1; r < reps; ++r) {
     if (n_prompt > 0) {
@@ -143,7 +144,8 @@ int cmd_bench(int argc, char** argv) {
     }
     if (n_gen > 0) {
       const dist::WireStats w0 = dist::wire_stats();
-      const double d0 = dist::other_ranks_wait_seconds();
+      const double d0 = dist::other_ranks_wait_seconds(), c0 = dist::other_ranks_compute_seconds();
+      const dist::ParallelReads m0 = dist::parallel_reads();
       double t0 = now_seconds();
       for (int64_t i = 0; i < n_gen; ++i) {
         b.clear();
@@ -158,6 +160,9 @@ int cmd_bench(int argc, char** argv) {
         tg_seconds += dt;
         const double waited = dist::other_ranks_wait_seconds() - d0;
         tg_wait_seconds += waited;
+        tg_other_compute += dist::other_ranks_compute_seconds() - c0;
+        tg_par_all += dist::parallel_reads().all - m0.all;
+        tg_par_critical += dist::parallel_reads().critical - m0.critical;
         tg_wire_seconds += w1.seconds - w0.seconds - waited;
         tg_wire_bytes += (w1.bytes_sent - w0.bytes_sent) + (w1.bytes_received - w0.bytes_received);
       }
@@ -219,6 +224,12 @@ int cmd_bench(int argc, char** argv) {
       j["tg_wire_share"] = tg_wire_seconds / tg_seconds;
       j["tg_other_stages_share"] = tg_wait_seconds / tg_seconds;
       j["tg_wire_bytes_per_token"] = double(tg_wire_bytes) / double(n_gen * reps);
+      // The other ranks' compute per decode step (summed over ranks), against the step.
+      j["tg_other_ranks_compute_share"] = tg_other_compute / tg_seconds;
+      if (tg_par_all > 0) {  // expert split: what its spread parts read, all of it and the busiest rank's
+        j["tg_parallel_bytes_per_token"] = tg_par_all / double(n_gen * reps);
+        j["tg_critical_parallel_bytes_per_token"] = tg_par_critical / double(n_gen * reps);
+      }
     }
     std::printf("%s\n", j.dump().c_str());
   } else {

@@ -27,5 +27,13 @@ void stop_expert_ranks(int n_rank);
 double expert_wait_seconds();
 // Rank 0: seconds the other ranks spent computing experts for it (their own clocks, summed).
 double expert_compute_seconds();
+// Rank 0: weight bytes the parts that run on several ranks read so far (the MoE layers' shared
+// and chosen experts, the output head), as one process would read them, and of them the bytes
+// on the critical path: per MoE layer the busiest rank's (rank 0 also runs the shared experts),
+// per head the largest range of rows, summed. The ratio is what the split saves there.
+struct ExpertReads {
+  double all = 0, critical = 0;
+};
+ExpertReads expert_reads();
 
 }  // namespace frugal::dist

@@ -134,6 +134,22 @@ void recv_bytes(void* p, size_t n, int from, int tag) {
 #endif
 }
 
+void recv_message(std::vector<char>& buf, int from, int tag) {
+#ifdef FRUGAL_HAVE_MPI
+  const double t0 = now_seconds();
+  MPI_Status st;
+  MPI_Probe(from, tag, MPI_COMM_WORLD, &st);
+  int n = 0;
+  MPI_Get_count(&st, MPI_BYTE, &n);
+  buf.resize(size_t(n));
+  MPI_Recv(buf.data(), n, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  count(0, size_t(n), t0);
+#else
+  (void)buf, (void)from, (void)tag;
+  fail("recv_message: this build has no MPI");
+#endif
+}
+
 WireStats wire_stats() {
   std::lock_guard<std::mutex> l(g_wire_mu);
   return g_wire;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <vector>
 
 namespace frugal::dist {
 
@@ -26,6 +27,8 @@ World world();
 // seconds spent in them for the wire statistics.
 void send_bytes(const void* p, size_t n, int to, int tag);
 void recv_bytes(void* p, size_t n, int from, int tag);
+// Receives the next message from `from` on `tag`, whatever its size (< 2 GiB), into buf.
+void recv_message(std::vector<char>& buf, int from, int tag);
 struct WireStats {
   uint64_t bytes_sent = 0, bytes_received = 0;
   double seconds = 0;  // inside send / receive calls, waiting included

@@ -88,6 +88,12 @@ double other_ranks_compute_seconds() {
   return g_kind == SplitKind::experts ? expert_compute_seconds() : downstream_compute_seconds();
 }
 
+ParallelReads parallel_reads() {
+  if (g_kind != SplitKind::experts) return {};
+  const ExpertReads r = expert_reads();
+  return {r.all, r.critical};
+}
+
 std::string split_summary() {
   const World w = world();
   if (w.size <= 1) return "";

@@ -35,6 +35,13 @@ double other_ranks_wait_seconds();
 // ranks; by their own clocks).
 double other_ranks_compute_seconds();
 
+// Rank 0, expert split: weight bytes the parts spread over the ranks read (MoE layers, output
+// head) as one process would, and of them the busiest rank's (zeros for a pipeline).
+struct ParallelReads {
+  double all = 0, critical = 0;
+};
+ParallelReads parallel_reads();
+
 // One line for the log: ranks, wire bytes and time so far.
 std::string split_summary();
 

@@ -158,9 +158,10 @@ SplitPlan plan_experts(const ModelShape& m, int n_rank) {
   p.kind = SplitKind::experts;
   p.n_expert = m.n_expert;
   p.n_group = m.n_group;
-  uint64_t routed = 0, shared = 0;
+  uint64_t routed = 0, shared = 0, head = 0;
   for (const auto& t : m.tensors) {
     p.file_bytes += t.bytes;
+    if (t.name == "output.weight") head = t.bytes;
     if (is_routed_experts(t.name)) routed += t.bytes;
     if (is_shared_experts(t.name) && layer_of(t.name) < m.n_layer) shared += t.bytes;
   }
@@ -186,8 +187,11 @@ SplitPlan plan_experts(const ModelShape& m, int n_rank) {
     s.expert_begin = next * per_unit;
     s.expert_end = (next + count) * per_unit;
     next += count;
-    // Every routed-expert tensor stacks n_expert equal slices.
-    s.bytes = (r == 0 ? p.rest_bytes : 0) + routed / uint64_t(m.n_expert) * uint64_t(s.expert_end - s.expert_begin);
+    // Every routed-expert tensor stacks n_expert equal slices. The output head's rows are
+    // shared out evenly (every rank is idle while it runs).
+    const uint64_t head_share = head / uint64_t(n_rank);
+    s.bytes = (r == 0 ? p.rest_bytes - head_share * uint64_t(n_rank - 1) : head_share) +
+              routed / uint64_t(m.n_expert) * uint64_t(s.expert_end - s.expert_begin);
     p.ranks.push_back(s);
   }
   return p;
@@ -208,7 +212,8 @@ std::string format_plan(const SplitPlan& p) {
   std::string s = strfmt("split:         %s over %zu ranks, %s of weights\n", ex ? "experts" : "pipeline", p.ranks.size(),
                          human(p.file_bytes).c_str());
   if (ex)
-    s += strfmt("rank 0 also:   %s (attention, dense layers, shared experts, routers, embeddings, head)\n",
+    s += strfmt("rank 0 also:   %s (attention, dense layers, shared experts, routers, embeddings; the output head's\n"
+                "               rows in equal ranges on every rank)\n",
                 human(p.rest_bytes).c_str());
   s += strfmt("  rank  %-24s  %12s  %6s\n", ex ? "routed experts" : "layers", "bytes", "share");
   for (size_t r = 0; r < p.ranks.size(); ++r) {

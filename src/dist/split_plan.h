@@ -50,7 +50,8 @@ SplitPlan plan_pipeline(const ModelShape& m, int n_rank, const std::string& laye
 // Routed experts in contiguous ranges, whole routing groups per rank when there are at least
 // as many groups as ranks (a token then touches at most n_group_used ranks); the rest of the
 // model on rank 0, which takes a smaller share of the routed experts: while the others run
-// theirs it runs the shared experts and its own, so both finish a layer together.
+// theirs it runs the shared experts and its own, so both finish a layer together. The output
+// head's rows are shared out evenly.
 SplitPlan plan_experts(const ModelShape& m, int n_rank);
 // "pipeline", "experts" or "auto" (experts for a model with routed experts, else pipeline).
 SplitPlan plan_split(const ModelShape& m, const std::string& kind, int n_rank, const std::string& layers = "");

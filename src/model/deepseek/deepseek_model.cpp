@@ -166,7 +166,24 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
     std::memcpy(stage_out_, x_.data(), size_t(T * hp_.n_embd) * sizeof(float));
     return;
   }
-  output_logits(batch, x_.data(), hp_.n_embd, output_norm_, hp_.rms_eps, output_, out_rows_, logits, pool);
+  if (remote_ && remote_->head_local_rows() < hp_.n_vocab) {
+    // The expert split: the other ranks compute their rows of the head meanwhile.
+    const int64_t E = hp_.n_embd;
+    int64_t n_out = 0;
+    grow(out_rows_, size_t(T * E));
+    for (int64_t t = 0; t < T; ++t)
+      if (batch.logits[size_t(t)])
+        kernels::rms_norm(x_.data() + t * E, output_norm_.data(), out_rows_.data() + (n_out++) * E, 1, E, hp_.rms_eps);
+    if (n_out) {
+      remote_->post_head(out_rows_.data(), n_out);
+      kernels::WeightView mine = output_;
+      mine.n_rows = remote_->head_local_rows();
+      kernels::matmul(mine, out_rows_.data(), E, n_out, logits, hp_.n_vocab, pool);
+      remote_->collect_head(logits, n_out);
+    }
+  } else {
+    output_logits(batch, x_.data(), hp_.n_embd, output_norm_, hp_.rms_eps, output_, out_rows_, logits, pool);
+  }
   // The draft head is trained on the trunk's output after the final norm (DeepSeek's own
   // modeling code hands `norm(h)` to the MTP layer, which applies its hnorm on top).
   if (mtp_) {
@@ -175,13 +192,28 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
   }
 }
 
-void DeepseekModel::expert_rows(int64_t layer, const float* x, int64_t T, const int32_t* ids, int64_t eb, int64_t ee,
-                                float* y, ThreadPool& pool) {
+const MoeWeights* DeepseekModel::moe_weights(int64_t layer) const {
   const DeepseekLayer* L = layer >= 0 && layer < hp_.n_layer ? &layers_[size_t(layer)]
                            : layer == hp_.n_layer && mtp_   ? &mtp_->block
                                                             : nullptr;
-  if (!L || !L->moe) fail("expert split: layer %lld is not a MoE layer of this model", (long long)layer);
-  moe_.expert_rows(L->experts, x, T, ids, eb, ee, y, pool);
+  return L && L->moe ? &L->experts : nullptr;
+}
+
+void DeepseekModel::expert_rows(int64_t layer, const float* x, int64_t T, const int32_t* ids, int64_t eb, int64_t ee,
+                                float* y, ThreadPool& pool) {
+  const MoeWeights* w = moe_weights(layer);
+  if (!w) fail("expert split: layer %lld is not a MoE layer of this model", (long long)layer);
+  moe_.expert_rows(*w, x, T, ids, eb, ee, y, pool);
+}
+
+void DeepseekModel::head_rows(const float* rows, int64_t n_out, int64_t r0, int64_t r1, float* y,
+                              ThreadPool& pool) const {
+  if (r0 == r1) return;
+  if (r0 < 0 || r1 > hp_.n_vocab || r0 > r1) fail("expert split: head rows %lld-%lld out of range", (long long)r0, (long long)r1);
+  kernels::WeightView part = output_;
+  part.n_rows = r1 - r0;
+  part.data = static_cast<const uint8_t*>(output_.data) + size_t(r0) * row_bytes(output_.type, output_.n_cols);
+  kernels::matmul(part, rows, hp_.n_embd, n_out, y, r1 - r0, pool);
 }
 
 void DeepseekModel::final_hidden(int64_t row, float* out) const {

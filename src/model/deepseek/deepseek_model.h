@@ -9,6 +9,7 @@
 #include "model/deepseek/hparams.h"
 #include "model/deepseek/mla.h"
 #include "model/deepseek/moe.h"
+#include "model/forward_util.h"
 #include "model/model.h"
 
 namespace frugal {
@@ -58,8 +59,14 @@ class DeepseekModel : public Model {
     remote_ = std::move(r);
     moe_.set_remote(remote_.get());
   }
+  // Layer `layer`'s experts (n_layer: the MTP block's); null for a dense layer.
+  const MoeWeights* moe_weights(int64_t layer) const;
   void expert_rows(int64_t layer, const float* x, int64_t T, const int32_t* ids, int64_t eb, int64_t ee, float* y,
                    ThreadPool& pool);
+  // Logits of the output head's rows [r0, r1) for final-normed rows [n_out, n_embd]; y is
+  // [n_out, r1 - r0].
+  void head_rows(const float* rows, int64_t n_out, int64_t r0, int64_t r1, float* y, ThreadPool& pool) const;
+  int64_t head_bytes() const { return int64_t(view_bytes(output_)); }
 
  private:
   void bind_layer(const WeightBinder& b, int64_t il, DeepseekLayer& L);

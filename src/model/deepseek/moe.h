@@ -47,6 +47,13 @@ class RemoteExperts {
   // Waits for their outputs: y row (t * n_expert_used + slot) of [T * n_expert_used, n_embd]
   // for every slot whose expert is not local.
   virtual void collect(const int32_t* ids, int64_t T, float* y) = 0;
+
+  // The output head, whose rows the same processes share (they are idle while it runs): rows
+  // [0, head_local_rows()) here, the rest there. post_head sends the final-normed rows
+  // [n_out, n_embd]; collect_head writes the other rows' logits into logits [n_out, n_vocab].
+  virtual int64_t head_local_rows() const = 0;
+  virtual void post_head(const float* rows, int64_t n_out) = 0;
+  virtual void collect_head(float* logits, int64_t n_out) = 0;
 };
 
 class MoeFfn {
