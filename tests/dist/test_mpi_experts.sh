@@ -5,13 +5,7 @@
 # decode and chunked prefill, other thread counts too; `run` (with the MTP draft head too)
 # writes the same text; `auto` picks the expert split for a MoE model; a dense model asked for
 # it ends the job with the reason. Registered only in builds with MPI.
-FRUGAL=$1; SRC=$2; BUILD=$3
-source "$SRC/tests/cli/lib.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
-MPI=(timeout 120 mpirun --oversubscribe --mca btl self,tcp)
-G=$SRC/tests/data/golden/gguf
-IDS=1,5,9,200,33,7,400,2,17,99,3,250,8,41,77,120,6
-"$FRUGAL" make-test-model --preset deepseek-v3-tiny --type F32 -o "$W/v3.gguf" 2>/dev/null  # MTP, groups, expert bias
+source "$2/tests/dist/lib.sh" "$@"
 
 same_logits() {  # NAME MODEL NP THREADS MODE...
   local name=$1 m=$2 np=$3 t=$4; shift 4

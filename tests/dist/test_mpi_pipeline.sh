@@ -4,13 +4,7 @@
 # reduction), `run` writes the same text, and a rank that cannot open its file, a plan that
 # cannot be made or a rank killed mid-run ends the whole job with a message and a non-zero
 # exit instead of a hang. Registered only in builds with MPI.
-FRUGAL=$1; SRC=$2; BUILD=$3
-source "$SRC/tests/cli/lib.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
-MPI=(timeout 120 mpirun --oversubscribe --mca btl self,tcp)
-G=$SRC/tests/data/golden/gguf
-IDS=1,5,9,200,33,7,400,2,17,99,3,250,8,41,77,120,6
-"$FRUGAL" make-test-model --preset deepseek-v3-tiny --type F32 -o "$W/v3.gguf" 2>/dev/null  # MTP, groups, expert bias
+source "$2/tests/dist/lib.sh" "$@"
 
 for m in "$G/qwen2-mini-f32.gguf" "$G/qwen3-mini-q8_0.gguf" "$G/llama3-mini-q4_k_m.gguf" "$G/v2lite-mini-f32.gguf" "$W/v3.gguf"; do
   name=$(basename "$m" .gguf)
