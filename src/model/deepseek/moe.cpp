@@ -145,6 +145,10 @@ void MoeFfn::forward(const MoeWeights& w, int64_t layer, const float* x, int64_t
       moe_route(hp_, logits_.data() + t * N, bias, route_ids_.data() + t * k, route_w_.data() + t * k,
                 scratch_.data() + ith * 2 * N);
   });
+  // NaN router scores leave a slot without an expert: an error, not an index out of range.
+  for (int64_t i = 0; i < T * k; ++i)
+    if (route_ids_[size_t(i)] < 0 || route_ids_[size_t(i)] >= N)
+      fail("deepseek2: layer %lld routed a token to no expert (NaN router scores?)", (long long)layer);
   // The other ranks start on their experts while this one runs the shared and its own.
   if (remote_) remote_->post(layer, x, T, route_ids_.data());
 
