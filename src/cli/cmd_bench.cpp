@@ -161,8 +161,9 @@ int cmd_bench(int argc, char** argv) {
         const double waited = dist::other_ranks_wait_seconds() - d0;
         tg_wait_seconds += waited;
         tg_other_compute += dist::other_ranks_compute_seconds() - c0;
-        tg_par_all += dist::parallel_reads().all - m0.all;
-        tg_par_critical += dist::parallel_reads().critical - m0.critical;
+        const dist::ParallelReads m1 = dist::parallel_reads();
+        tg_par_all += m1.all - m0.all;
+        tg_par_critical += m1.critical - m0.critical;
         tg_wire_seconds += w1.seconds - w0.seconds - waited;
         tg_wire_bytes += (w1.bytes_sent - w0.bytes_sent) + (w1.bytes_received - w0.bytes_received);
       }

@@ -59,6 +59,9 @@ class MpiExperts final : public RemoteExperts {
     begin_ = plan.ranks[0].expert_begin;
     end_ = plan.ranks[0].expert_end;
     n_rank_ = int(plan.ranks.size());
+    int64_t widest = 0;  // the head's largest row range
+    for (int r = 0; r < n_rank_; ++r) widest = std::max(widest, head_cut(V_, r + 1, n_rank_) - head_cut(V_, r, n_rank_));
+    head_critical_ = head_bytes_ * double(widest) / double(V_);
   }
   int64_t local_begin() const override { return begin_; }
   int64_t local_end() const override { return end_; }
@@ -117,10 +120,8 @@ class MpiExperts final : public RemoteExperts {
 
   void post_head(const float* rows, int64_t n_out) override {
     // The head's rows are read once per pass, however many rows of logits it makes.
-    int64_t widest = 0;
-    for (int r = 0; r < n_rank_; ++r) widest = std::max(widest, head_cut(V_, r + 1, n_rank_) - head_cut(V_, r, n_rank_));
     g_read_all.fetch_add(head_bytes_);
-    g_read_critical.fetch_add(head_bytes_ * double(widest) / double(V_));
+    g_read_critical.fetch_add(head_critical_);
     const Header h{kHead, 0, n_out, k_, E_};
     msg_.resize(sizeof h + size_t(n_out * E_) * sizeof(float));
     std::memcpy(msg_.data(), &h, sizeof h);
@@ -161,7 +162,7 @@ class MpiExperts final : public RemoteExperts {
   }
 
   int64_t E_, k_, V_, begin_ = 0, end_ = 0;
-  double head_bytes_;
+  double head_bytes_, head_critical_ = 0;
   std::vector<LayerBytes> bytes_;
   std::vector<bool> seen_;
   std::vector<double> per_rank_;

@@ -22,5 +22,8 @@ inline size_t view_bytes(const kernels::WeightView& w) { return size_t(w.n_rows)
 // caller's scratch for the normalized rows.
 void output_logits(const Batch& batch, const float* x, int64_t n_embd, const std::vector<float>& norm, float eps,
                    const kernels::WeightView& out, std::vector<float>& rows, float* logits, ThreadPool& pool);
+// Its first half: rows[n_outputs, n_embd] = rms_norm(x[t]) for those rows; returns n_outputs.
+int64_t output_rows(const Batch& batch, const float* x, int64_t n_embd, const std::vector<float>& norm, float eps,
+                    std::vector<float>& rows);
 
 }  // namespace frugal

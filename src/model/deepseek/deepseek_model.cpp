@@ -168,17 +168,12 @@ void DeepseekModel::forward(const Batch& batch, KvCache& cache, float* logits, T
   }
   if (remote_ && remote_->head_local_rows() < hp_.n_vocab) {
     // The expert split: the other ranks compute their rows of the head meanwhile.
-    const int64_t E = hp_.n_embd;
-    int64_t n_out = 0;
-    grow(out_rows_, size_t(T * E));
-    for (int64_t t = 0; t < T; ++t)
-      if (batch.logits[size_t(t)])
-        kernels::rms_norm(x_.data() + t * E, output_norm_.data(), out_rows_.data() + (n_out++) * E, 1, E, hp_.rms_eps);
+    const int64_t n_out = output_rows(batch, x_.data(), hp_.n_embd, output_norm_, hp_.rms_eps, out_rows_);
     if (n_out) {
       remote_->post_head(out_rows_.data(), n_out);
       kernels::WeightView mine = output_;
       mine.n_rows = remote_->head_local_rows();
-      kernels::matmul(mine, out_rows_.data(), E, n_out, logits, hp_.n_vocab, pool);
+      kernels::matmul(mine, out_rows_.data(), hp_.n_embd, n_out, logits, hp_.n_vocab, pool);
       remote_->collect_head(logits, n_out);
     }
   } else {
