@@ -1,5 +1,6 @@
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -26,6 +27,7 @@ void attend_ref(const AttendArgs& a) {
     double sum = 0;
     for (int64_t j = 0; j < a.n_kv; ++j) sum += s[j] = std::exp(s[j] - mx);
     const float inv = float(1.0 / sum);
+    if (a.lse) a.lse[h] = mx + float(std::log(sum));
     float* o = a.out + h * a.head_dim_v;
     for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
     for (int64_t j = 0; j < a.n_kv; ++j) {
@@ -45,9 +47,28 @@ void softmax_rows_zero_out(const AttendArgs& a) {
     double sum = 0;
     for (int64_t j = 0; j < a.n_kv; ++j) sum += s[j] = std::exp(s[j] - mx);
     const float inv = float(1.0 / sum);
+    if (a.lse) a.lse[h] = mx + float(std::log(sum));
     for (int64_t j = 0; j < a.n_kv; ++j) s[j] *= inv;
     float* o = a.out + h * a.head_dim_v;
     for (int64_t i = 0; i < a.head_dim_v; ++i) o[i] = 0;
+  }
+}
+
+void merge_segments(const float* outs, const float* lses, int64_t n_seg, int64_t n_q, int64_t dv, float* out) {
+  for (int64_t h = 0; h < n_q; ++h) {
+    float mx = -INFINITY;
+    for (int64_t s = 0; s < n_seg; ++s) mx = std::max(mx, lses[s * n_q + h]);
+    float* o = out + h * dv;
+    std::fill_n(o, dv, 0.0f);
+    double total = 0;
+    for (int64_t s = 0; s < n_seg; ++s) {
+      const float w = std::exp(lses[s * n_q + h] - mx);
+      total += w;
+      const float* x = outs + (s * n_q + h) * dv;
+      for (int64_t i = 0; i < dv; ++i) o[i] += w * x[i];
+    }
+    const float inv = float(1.0 / total);
+    for (int64_t i = 0; i < dv; ++i) o[i] *= inv;
   }
 }
 

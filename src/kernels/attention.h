@@ -38,7 +38,23 @@ struct AttendArgs {
   float* scratch;       // [n_tok * n_q * n_kv]
   int64_t n_tok = 1;    // positions; position i's queries at q + i * q_tok_stride, its output at out + i * out_tok_stride
   int64_t q_tok_stride = 0, out_tok_stride = 0;  // in floats
+  // One segment of a longer context (n_tok 1 only): when set, lse[h] receives max + log(sum of
+  // exp) of head h's scores over these n_kv keys, so that segments attended apart merge into
+  // the attention over all of them (merge_segments).
+  float* lse = nullptr;
 };
+
+// Decode split over the context (flash-decoding): a query over n_kv keys as segments of
+// kSegmentKeys keys (a multiple of the cache's 16-position blocks), each attended on its own
+// with its lse, then merged. The count depends on n_kv alone, so a result never depends on
+// how many threads computed it.
+constexpr int64_t kSegmentKeys = 1024;
+inline int64_t n_segments(int64_t n_kv) { return (n_kv + kSegmentKeys - 1) / kSegmentKeys; }
+
+// out[h] = sum_s w_s * outs[s][h] / sum_s w_s with w_s = exp(lses[s][h] - max_s lses[s][h]):
+// the softmax over the union of the segments' keys, from each segment's normalized output.
+// outs: [n_seg][n_q][dv]; lses: [n_seg][n_q]; out: [n_q][dv].
+void merge_segments(const float* outs, const float* lses, int64_t n_seg, int64_t n_q, int64_t dv, float* out);
 
 // Calls f once per position with a one-position AttendArgs (the kernels without a
 // multi-position path, and the scalar twin).

@@ -207,7 +207,9 @@ void attend_tiled(const AttendArgs& a) {
         _mm512_mask_storeu_ps(s + j, k, e);
         sum = _mm512_add_ps(sum, e);
       }
-      inv[i * n_h + h] = float(1.0 / double(_mm512_reduce_add_ps(sum)));
+      const double total = double(_mm512_reduce_add_ps(sum));
+      inv[i * n_h + h] = float(1.0 / total);
+      if (a.lse) a.lse[h] = _mm512_cvtss_f32(m) + float(std::log(total));
       float* o = out(i, h);
       for (int64_t d = 0; d < hdv; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
     }

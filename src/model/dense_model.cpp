@@ -1,5 +1,6 @@
 #include "model/dense_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -128,12 +129,12 @@ int64_t DenseModel::weight_bytes_per_token() const {
 }
 
 // Causal attention of every batch token over its own sequence's cache [0, pos]. One work item
-// per (run of consecutive positions of one sequence, KV head): the query heads of a GQA group
+// per (run of consecutive positions of one sequence, KV head, context segment of a decode
+// run): the query heads of a GQA group
 // and the positions of a prompt chunk share each cached row they read (kernels/attention.h).
 void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, ThreadPool& pool) {
   const int64_t T = int64_t(batch.size()), H = cfg_.n_head, Hkv = cfg_.n_head_kv;
-  const int64_t hd = cfg_.head_dim, hdv = cfg_.head_dim_v, group = H / Hkv;
-  const float scale = 1.0f / std::sqrt(float(hd));
+  const int64_t hdv = cfg_.head_dim_v, group = H / Hkv;
   // Runs of at most kRun positions, fewer where a run's scores (group x positions x keys
   // floats) would outgrow kScoreFloats per thread.
   constexpr int64_t kRun = 16, kScoreFloats = int64_t(2) << 20;
@@ -152,36 +153,83 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(group * run_cap * max_kv));
   if (int(pages_.size()) < 2 * pool.size()) pages_.resize(size_t(2 * pool.size()));
+  // A run of one position (decode) is split over its context (flash-decoding,
+  // kernels/attention.h): segments of kSegmentKeys keys, each an item per KV head, merged
+  // after, so a long context keeps every thread busy whatever the number of KV heads. Runs go
+  // in groups that bound the segments' outputs.
+  constexpr int64_t kSegFloats = int64_t(4) << 20;
+  for (size_t g0 = 0; g0 < runs_.size();) {
+    seg_first_.clear();
+    int64_t n_seg = 0;
+    size_t g1 = g0;
+    for (; g1 < runs_.size(); ++g1) {
+      const int64_t s = run_segments(batch, runs_[g1]);
+      if (g1 > g0 && (n_seg + s) * H * hdv > kSegFloats) break;
+      seg_first_.push_back(n_seg);
+      n_seg += s;
+    }
+    seg_first_.push_back(n_seg);
+    attend_runs(batch, cache, il, g0, g1, pool);
+    g0 = g1;
+  }
+}
+
+int64_t DenseModel::run_segments(const Batch& batch, const Run& r) const {
+  return r.n == 1 ? kernels::n_segments(int64_t(batch.pos[size_t(r.first)]) + 1) : 1;
+}
+
+// Runs [g0, g1) of runs_ (their segments numbered from seg_first_): one item per (segment, KV
+// head) into att_, or into seg_out_ / seg_lse_ and merged.
+void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, size_t g0, size_t g1, ThreadPool& pool) {
+  const int64_t H = cfg_.n_head, Hkv = cfg_.n_head_kv, hd = cfg_.head_dim, hdv = cfg_.head_dim_v, group = H / Hkv;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const int64_t n_seg = seg_first_.back();
+  grow(seg_out_, size_t(n_seg * H * hdv));
+  grow(seg_lse_, size_t(n_seg * H));
   // Items are claimed as the threads come (parallel_dynamic): a descheduled thread does not
   // hold up the round.
-  pool.parallel_dynamic(int64_t(runs_.size()) * Hkv, 1, [&](int64_t i0, int64_t i1, int ith) {
+  pool.parallel_dynamic(n_seg * Hkv, 1, [&](int64_t i0, int64_t i1, int ith) {
     auto& kp = pages_[size_t(2 * ith)];
     auto& vp = pages_[size_t(2 * ith + 1)];
     for (int64_t item = i0; item < i1; ++item) {
-      const auto [t, n] = runs_[size_t(item / Hkv)];
-      const int64_t kvh = item % Hkv;
-      const int64_t slot = batch.seq[size_t(t)];
+      const int64_t seg = item / Hkv, kvh = item % Hkv;
+      const size_t ri = g0 + size_t(std::upper_bound(seg_first_.begin(), seg_first_.end(), seg) - seg_first_.begin()) - 1;
+      const auto [t, n] = runs_[ri];
+      const int64_t s0 = seg_first_[ri - g0], s = seg - s0;
+      const bool whole = seg_first_[ri - g0 + 1] - s0 == 1;
+      const int64_t slot = batch.seq[size_t(t)], n_kv = int64_t(batch.pos[size_t(t + n - 1)]) + 1;
+      const int64_t j0 = s * kernels::kSegmentKeys, first_block = j0 >> KvCache::kBlockShift;
       kernels::AttendArgs a;
       a.q = q_.data() + (t * H + kvh * group) * hd;
       a.n_q = group;
       a.n_tok = n;
       a.q_tok_stride = H * hd;
       a.out_tok_stride = H * hdv;
-      a.n_kv = int64_t(batch.pos[size_t(t + n - 1)]) + 1;
-      cache.k_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hd, kp);
-      cache.v_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hdv, vp);
+      a.n_kv = whole ? n_kv : std::min(kernels::kSegmentKeys, n_kv - j0);
+      cache.k_pages(il, slot, KvCache::blocks_for(n_kv), kvh * hd, kp);
+      cache.v_pages(il, slot, KvCache::blocks_for(n_kv), kvh * hdv, vp);
       a.kv_type = cache.type();
-      a.k_pages = kp.data();
-      a.v_pages = vp.data();
+      a.k_pages = kp.data() + first_block;
+      a.v_pages = vp.data() + first_block;
       a.page_shift = int(KvCache::kBlockShift);
       a.k_stride = cache.k_stride();
       a.v_stride = cache.v_stride();
       a.head_dim = hd;
       a.head_dim_v = hdv;
       a.scale = scale;
-      a.out = att_.data() + (t * H + kvh * group) * hdv;
+      a.out = whole ? att_.data() + (t * H + kvh * group) * hdv : seg_out_.data() + (seg * H + kvh * group) * hdv;
+      a.lse = whole ? nullptr : seg_lse_.data() + seg * H + kvh * group;
       a.scratch = scores_[size_t(ith)].data();
       kernels::attend(a);
+    }
+  });
+  if (n_seg == int64_t(g1 - g0)) return;  // every run whole: nothing to merge
+  pool.parallel_for(int64_t(g1 - g0), 1, [&](int64_t a0, int64_t a1) {
+    for (size_t ri = g0 + size_t(a0); ri < g0 + size_t(a1); ++ri) {
+      const int64_t s0 = seg_first_[ri - g0], ns = seg_first_[ri - g0 + 1] - s0;
+      if (ns > 1)
+        kernels::merge_segments(seg_out_.data() + s0 * H * hdv, seg_lse_.data() + s0 * H, ns, H, hdv,
+                                att_.data() + runs_[ri].first * H * hdv);
     }
   });
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/attention.h"
 #include "model/deepseek/deepseek_model.h"
 #include "model/model.h"
 
@@ -108,3 +109,57 @@ INSTANTIATE_TEST_SUITE_P(Models, BatchTest, ::testing::ValuesIn(kCases), [](cons
     if (ch == '-') ch = '_';
   return n + (info.param.path == MlaPath::Absorb ? "_absorb" : info.param.path == MlaPath::Naive ? "_naive" : "");
 });
+
+// Decode past kSegmentKeys positions splits the absorbed MLA attention over the context
+// (kernels::merge_segments); the naive path decompresses every head's keys and values and never
+// splits: the two must agree on the logits of a token that sees three segments.
+TEST(LongContext, SegmentedAbsorbMatchesNaive) {
+  for (const char* name : {"v2lite-mini", "v3-mini"}) {
+    auto m = load({name, MlaPath::Naive});
+    auto* ds = dynamic_cast<DeepseekModel*>(m.get());
+    ASSERT_NE(ds, nullptr);
+    ThreadPool pool(2);
+    const int64_t V = m->config().n_vocab, n = 2 * kernels::kSegmentKeys + 300;
+    ASSERT_EQ(kernels::n_segments(n), 3);
+    auto cache = m->new_cache(1, n);
+    std::vector<float> naive(static_cast<size_t>(V)), absorb(static_cast<size_t>(V));
+    for (int64_t p0 = 0; p0 < n - 1; p0 += 256) {  // the prompt, in chunks
+      Batch b;
+      for (int64_t p = p0; p < std::min(n - 1, p0 + 256); ++p) b.add(int32_t((p * 7919) % V), int32_t(p), 0, false);
+      m->forward(b, *cache, naive.data(), pool);
+    }
+    Batch last;
+    last.add(17, int32_t(n - 1), 0, true);
+    m->forward(last, *cache, naive.data(), pool);
+    ds->set_mla_path(MlaPath::Absorb);  // the same token again, over the same cached latents
+    m->forward(last, *cache, absorb.data(), pool);
+    expect_close(absorb.data(), naive.data(), V);
+  }
+}
+
+// The dense model splits only single-position runs (decode) over the context; a prompt's runs
+// attend whole. A last token decoded alone past two segments must match it computed inside
+// its prompt.
+TEST(LongContext, SegmentedDecodeMatchesPromptRun) {
+  auto m = load({"qwen2-mini", MlaPath::Auto});
+  ThreadPool pool(2);
+  const int64_t V = m->config().n_vocab, n = 2 * kernels::kSegmentKeys + 300;
+  const auto id = [&](int64_t p) { return int32_t((p * 7919) % V); };
+  std::vector<float> in_prompt(static_cast<size_t>(V)), alone(static_cast<size_t>(V));
+  for (int pass = 0; pass < 2; ++pass) {
+    auto cache = m->new_cache(1, n);
+    const int64_t end = pass == 0 ? n : n - 1;  // pass 1 leaves the last token for a decode step
+    for (int64_t p0 = 0; p0 < end; p0 += 256) {
+      Batch b;
+      for (int64_t p = p0; p < std::min(end, p0 + 256); ++p) b.add(id(p), int32_t(p), 0, p + 1 == end);
+      m->forward(b, *cache, pass == 0 ? in_prompt.data() : alone.data(), pool);
+    }
+    if (pass == 1) {
+      Batch last;
+      last.add(id(n - 1), int32_t(n - 1), 0, true);
+      m->forward(last, *cache, alone.data(), pool);
+    }
+  }
+  ASSERT_GE((n - 1) % 256, 2);  // the last prompt chunk is a run of several positions
+  expect_close(alone.data(), in_prompt.data(), V);
+}

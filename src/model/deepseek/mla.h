@@ -59,6 +59,8 @@ class MlaAttention {
   bool use_naive(int64_t n_tok, double mean_kv, int64_t n_kv) const;
   void attend_absorb(const MlaWeights& w, const Batch& batch, const std::vector<int64_t>& toks, KvCache& cache,
                      int64_t il, ThreadPool& pool);
+  void attend_segments(const Batch& batch, const std::vector<int64_t>& toks, int64_t g0, int64_t g1, KvCache& cache,
+                       int64_t il, ThreadPool& pool);
   void attend_naive(const MlaWeights& w, const Batch& batch, const std::vector<int64_t>& toks, KvCache& cache,
                     int64_t il, ThreadPool& pool);
 
@@ -71,6 +73,8 @@ class MlaAttention {
   std::vector<std::vector<const void*>> pages_;  // per thread: a sequence's latent block pointers
   std::vector<float> lat_;                      // naive path: a sequence's latents, gathered
   std::vector<int64_t> absorb_toks_;
+  std::vector<float> seg_out_, seg_lse_;  // absorb: per (token, context segment) outputs and lse
+  std::vector<int64_t> seg_first_;        // absorb: a token group's first segment per token, then the total
   std::vector<std::vector<int64_t>> by_seq_;  // token indices per cache slot
 };
 
