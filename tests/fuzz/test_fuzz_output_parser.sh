@@ -1,3 +1,3 @@
 # CTest: fuzz output_parser for 20 s under ASan + UBSan (see lib.sh).
 source "$(dirname "$0")/lib.sh"
-run_fuzz output_parser 20
+run_fuzz output_parser 15
