@@ -130,8 +130,8 @@ int64_t DenseModel::weight_bytes_per_token() const {
 
 // Causal attention of every batch token over its own sequence's cache [0, pos]. One work item
 // per (run of consecutive positions of one sequence, KV head, context segment of a decode
-// run): the query heads of a GQA group
-// and the positions of a prompt chunk share each cached row they read (kernels/attention.h).
+// run): the query heads of a GQA group and the positions of a prompt chunk share each cached
+// row they read (kernels/attention.h).
 void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, ThreadPool& pool) {
   const int64_t T = int64_t(batch.size()), H = cfg_.n_head, Hkv = cfg_.n_head_kv;
   const int64_t hdv = cfg_.head_dim_v, group = H / Hkv;
