@@ -206,11 +206,11 @@ void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, siz
       a.q_tok_stride = H * hd;
       a.out_tok_stride = H * hdv;
       a.n_kv = whole ? n_kv : std::min(kernels::kSegmentKeys, n_kv - j0);
-      cache.k_pages(il, slot, KvCache::blocks_for(n_kv), kvh * hd, kp);
-      cache.v_pages(il, slot, KvCache::blocks_for(n_kv), kvh * hdv, vp);
+      cache.k_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hd, kp, first_block);
+      cache.v_pages(il, slot, KvCache::blocks_for(a.n_kv), kvh * hdv, vp, first_block);
       a.kv_type = cache.type();
-      a.k_pages = kp.data() + first_block;
-      a.v_pages = vp.data() + first_block;
+      a.k_pages = kp.data();
+      a.v_pages = vp.data();
       a.page_shift = int(KvCache::kBlockShift);
       a.k_stride = cache.k_stride();
       a.v_stride = cache.v_stride();

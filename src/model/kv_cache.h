@@ -124,18 +124,20 @@ class KvCache {
       for (int64_t g = 0; g < groups_; ++g, src += kBlockTokens * v_stride_)
         std::memcpy(v_run(phys, il, g), src, kBlockTokens * v_stride_);
   }
-  // Pointers to the first row of each of a slot's first n_blocks blocks for layer il, plus
-  // `offset` elements (a head's columns; a multiple of the type's block): what attention walks,
-  // k_stride() (v_stride()) bytes from one position to the next.
-  void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
+  // Pointers to the first row of each of a slot's blocks [first, first + n_blocks) for layer
+  // il, plus `offset` elements (a head's columns; a multiple of the type's block): what
+  // attention walks, k_stride() (v_stride()) bytes from one position to the next.
+  void k_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out,
+               int64_t first = 0) {
     out.resize(size_t(n_blocks));
     const size_t off = row_bytes(type_, offset % k_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_run(block(slot, b), il - first_layer_, offset / k_head_) + off;
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = k_run(block(slot, first + b), il - first_layer_, offset / k_head_) + off;
   }
-  void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out) {
+  void v_pages(int64_t il, int64_t slot, int64_t n_blocks, int64_t offset, std::vector<const void*>& out,
+               int64_t first = 0) {
     out.resize(size_t(n_blocks));
     const size_t off = row_bytes(type_, offset % v_head_);
-    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_run(block(slot, b), il - first_layer_, offset / v_head_) + off;
+    for (int64_t b = 0; b < n_blocks; ++b) out[size_t(b)] = v_run(block(slot, first + b), il - first_layer_, offset / v_head_) + off;
   }
 
   int64_t n_ctx() const { return n_ctx_; }

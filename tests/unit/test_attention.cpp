@@ -220,6 +220,12 @@ TEST(KvCacheTypes, LayoutRunsAndBlockCopies) {
           EXPECT_EQ(p, static_cast<const uint8_t*>(pages[size_t(pos >> 4)]) + (pos & 15) * stride);
           if (pos > 0 && s == 0) EXPECT_EQ(p, c.k(il, s, pos - 1, g) + stride) << "run broken at " << pos;
         }
+        std::vector<const void*> tail, vtail, vpages;  // a context segment's blocks: [1, 3)
+        c.k_pages(il, s, 2, g * hd, tail, 1);
+        c.v_pages(il, s, 2, g * hd, vtail, 1);
+        c.v_pages(il, s, frugal::KvCache::blocks_for(n_ctx), g * hd, vpages);
+        ASSERT_EQ(tail.size(), 2u);
+        EXPECT_TRUE(tail[0] == pages[1] && tail[1] == pages[2] && vtail[0] == vpages[1] && vtail[1] == vpages[2]);
       }
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.f, 1.f);

@@ -265,9 +265,9 @@ void MlaAttention::attend_segments(const Batch& batch, const std::vector<int64_t
       a.q = g_q_.data() + (i * H + h0) * cw;
       a.n_q = h1 - h0;
       a.n_kv = std::min(kernels::kSegmentKeys, n_kv - j0);
-      cache.k_pages(il, batch.seq[size_t(t)], KvCache::blocks_for(n_kv), 0, kp);
+      cache.k_pages(il, batch.seq[size_t(t)], KvCache::blocks_for(a.n_kv), 0, kp, j0 >> KvCache::kBlockShift);
       a.kv_type = cache.type();
-      a.k_pages = kp.data() + (j0 >> KvCache::kBlockShift);
+      a.k_pages = kp.data();  // the segment's blocks only
       a.v_pages = a.k_pages;  // the values are the latents themselves
       a.page_shift = int(KvCache::kBlockShift);
       a.k_stride = cache.k_stride();
