@@ -19,6 +19,7 @@ const prompt = 'Hello, who are you?';
 const weatherSchema = z.object({ city: z.string().max(12), unit: z.enum(['C', 'F']) });
 
 await check('AI SDK + @ai-sdk/deepseek: deepseek-reasoner reasons, deepseek-chat answers', async () => {
+  // The provider drops temperature for deepseek-reasoner; the shelf's models.toml makes r1 greedy.
   const opts = { prompt, maxOutputTokens: 12, temperature: 0 };
   await generateText({ model: deepseek('deepseek-reasoner'), ...opts, maxOutputTokens: 1 });  // warm the prefix cache
   const r = await generateText({ model: deepseek('deepseek-reasoner'), ...opts });

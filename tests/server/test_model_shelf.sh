@@ -19,6 +19,10 @@ path = "$BUILD/default-model.gguf"
 chat_template = "$SRC/tests/data/templates/deepseek-r1.jinja"
 aliases = ["r1-distill"]
 ctx = 256
+# Greedy unless a request says otherwise: the AI SDK's DeepSeek provider drops temperature (and
+# seed) for deepseek-reasoner, as DeepSeek's API ignores them while thinking; sampled at the
+# default 1.0, this random-weight model sometimes closed its thinking at once (sdk_test.mjs).
+sampling = { temperature = 0 }
 [models.keeper]
 path = "keeper.gguf"
 pin = true
