@@ -157,33 +157,21 @@ void DenseModel::attention(const Batch& batch, KvCache& cache, int64_t il, Threa
   // kernels/attention.h): segments of kSegmentKeys keys, each an item per KV head, merged
   // after, so a long context keeps every thread busy whatever the number of KV heads. Runs go
   // in groups that bound the segments' outputs.
-  constexpr int64_t kSegFloats = int64_t(4) << 20;
-  for (size_t g0 = 0; g0 < runs_.size();) {
-    seg_first_.clear();
-    int64_t n_seg = 0;
-    size_t g1 = g0;
-    for (; g1 < runs_.size(); ++g1) {
-      const int64_t s = run_segments(batch, runs_[g1]);
-      if (g1 > g0 && (n_seg + s) * H * hdv > kSegFloats) break;
-      seg_first_.push_back(n_seg);
-      n_seg += s;
-    }
-    seg_first_.push_back(n_seg);
-    attend_runs(batch, cache, il, g0, g1, pool);
-    g0 = g1;
-  }
+  segs_.for_each_group(
+      int64_t(runs_.size()), H * hdv, [&](int64_t r) { return run_segments(batch, runs_[size_t(r)]); },
+      [&](int64_t g0, int64_t g1) { attend_runs(batch, cache, il, g0, g1, pool); });
 }
 
 int64_t DenseModel::run_segments(const Batch& batch, const Run& r) const {
   return r.n == 1 ? kernels::n_segments(int64_t(batch.pos[size_t(r.first)]) + 1) : 1;
 }
 
-// Runs [g0, g1) of runs_ (their segments numbered from seg_first_): one item per (segment, KV
-// head) into att_, or into seg_out_ / seg_lse_ and merged.
-void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, size_t g0, size_t g1, ThreadPool& pool) {
+// Runs [g0, g1) of runs_ (the current group of segs_): one item per (segment, KV head) into
+// att_, or into seg_out_ / seg_lse_ and merged.
+void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, int64_t g0, int64_t g1, ThreadPool& pool) {
   const int64_t H = cfg_.n_head, Hkv = cfg_.n_head_kv, hd = cfg_.head_dim, hdv = cfg_.head_dim_v, group = H / Hkv;
   const float scale = 1.0f / std::sqrt(float(hd));
-  const int64_t n_seg = seg_first_.back();
+  const int64_t n_seg = segs_.total();
   grow(seg_out_, size_t(n_seg * H * hdv));
   grow(seg_lse_, size_t(n_seg * H));
   // Items are claimed as the threads come (parallel_dynamic): a descheduled thread does not
@@ -192,13 +180,11 @@ void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, siz
     auto& kp = pages_[size_t(2 * ith)];
     auto& vp = pages_[size_t(2 * ith + 1)];
     for (int64_t item = i0; item < i1; ++item) {
-      const int64_t seg = item / Hkv, kvh = item % Hkv;
-      const size_t ri = g0 + size_t(std::upper_bound(seg_first_.begin(), seg_first_.end(), seg) - seg_first_.begin()) - 1;
-      const auto [t, n] = runs_[ri];
-      const int64_t s0 = seg_first_[ri - g0], s = seg - s0;
-      const bool whole = seg_first_[ri - g0 + 1] - s0 == 1;
+      const int64_t seg = item / Hkv, kvh = item % Hkv, gr = segs_.item_of(seg);
+      const auto [t, n] = runs_[size_t(g0 + gr)];
+      const bool whole = segs_.count(gr) == 1;
       const int64_t slot = batch.seq[size_t(t)], n_kv = int64_t(batch.pos[size_t(t + n - 1)]) + 1;
-      const int64_t j0 = s * kernels::kSegmentKeys, first_block = j0 >> KvCache::kBlockShift;
+      const int64_t j0 = (seg - segs_.first(gr)) * kernels::kSegmentKeys, first_block = j0 >> KvCache::kBlockShift;
       kernels::AttendArgs a;
       a.q = q_.data() + (t * H + kvh * group) * hd;
       a.n_q = group;
@@ -223,15 +209,8 @@ void DenseModel::attend_runs(const Batch& batch, KvCache& cache, int64_t il, siz
       kernels::attend(a);
     }
   });
-  if (n_seg == int64_t(g1 - g0)) return;  // every run whole: nothing to merge
-  pool.parallel_for(int64_t(g1 - g0), 1, [&](int64_t a0, int64_t a1) {
-    for (size_t ri = g0 + size_t(a0); ri < g0 + size_t(a1); ++ri) {
-      const int64_t s0 = seg_first_[ri - g0], ns = seg_first_[ri - g0 + 1] - s0;
-      if (ns > 1)
-        kernels::merge_segments(seg_out_.data() + s0 * H * hdv, seg_lse_.data() + s0 * H, ns, H, hdv,
-                                att_.data() + runs_[ri].first * H * hdv);
-    }
-  });
+  segs_.merge(seg_out_.data(), seg_lse_.data(), H, hdv,
+              [&](int64_t gr) { return att_.data() + runs_[size_t(g0 + gr)].first * H * hdv; }, pool);
 }
 
 void DenseModel::forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "model/forward_util.h"
 #include "model/model.h"
 
 namespace frugal {
@@ -60,9 +61,9 @@ class DenseModel : public Model {
   std::vector<Run> runs_;
   std::vector<std::vector<const void*>> pages_;  // per thread: a sequence's K and V block pointers
   std::vector<float> seg_out_, seg_lse_;  // decode split over the context: per segment outputs and lse
-  std::vector<int64_t> seg_first_;        // a run group's first segment per run, then the total
+  SegmentGroups segs_;                    // runs grouped with their context segments
   int64_t run_segments(const Batch& batch, const Run& r) const;
-  void attend_runs(const Batch& batch, KvCache& cache, int64_t il, size_t g0, size_t g1, ThreadPool& pool);
+  void attend_runs(const Batch& batch, KvCache& cache, int64_t il, int64_t g0, int64_t g1, ThreadPool& pool);
 };
 
 }  // namespace frugal

@@ -213,20 +213,9 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
   // and converted once for all heads; a token of several segments merges them after. Heads
   // are split in chunks (which changes no result) only where tokens and segments leave
   // threads idle. Tokens go in groups that bound the segments' outputs.
-  constexpr int64_t kSegFloats = int64_t(4) << 20;
-  for (int64_t g0 = 0; g0 < n;) {
-    seg_first_.clear();
-    int64_t n_seg = 0, g1 = g0;
-    for (; g1 < n; ++g1) {
-      const int64_t s = kernels::n_segments(int64_t(batch.pos[size_t(toks[size_t(g1)])]) + 1);
-      if (g1 > g0 && (n_seg + s) * H * kvr > kSegFloats) break;
-      seg_first_.push_back(n_seg);
-      n_seg += s;
-    }
-    seg_first_.push_back(n_seg);
-    attend_segments(batch, toks, g0, g1, cache, il, pool);
-    g0 = g1;
-  }
+  segs_.for_each_group(
+      n, H * kvr, [&](int64_t i) { return kernels::n_segments(int64_t(batch.pos[size_t(toks[size_t(i)])]) + 1); },
+      [&](int64_t g0, int64_t g1) { attend_segments(batch, toks, g0, g1, cache, il, pool); });
   pool.parallel_dynamic(H, 1, [&](int64_t h0, int64_t h1, int) {
     for (int64_t h = h0; h < h1; ++h)
       kernels::matmul(w.uv[size_t(h)], g_lat_.data() + h * kvr, H * kvr, n, g_out_.data() + h * dv, H * dv,
@@ -236,12 +225,12 @@ void MlaAttention::attend_absorb(const MlaWeights& w, const Batch& batch, const 
     std::copy_n(g_out_.data() + i * H * dv, H * dv, att_.data() + toks[size_t(i)] * H * dv);
 }
 
-// Tokens [g0, g1) of toks (their segments numbered from seg_first_): the latent attention of
-// each (token, segment, head chunk) into g_lat_, or into seg_out_ / seg_lse_ and merged.
+// Tokens [g0, g1) of toks (the current group of segs_): the latent attention of each (token,
+// segment, head chunk) into g_lat_, or into seg_out_ / seg_lse_ and merged.
 void MlaAttention::attend_segments(const Batch& batch, const std::vector<int64_t>& toks, int64_t g0, int64_t g1,
                                    KvCache& cache, int64_t il, ThreadPool& pool) {
   const int64_t H = hp_.n_head, kvr = hp_.kv_lora_rank, cw = cache_width();
-  const int64_t n_seg = seg_first_.back();
+  const int64_t n_seg = segs_.total();
   const int64_t chunks = std::clamp<int64_t>((2 * pool.size() + n_seg - 1) / n_seg, 1, H);
   const int64_t per = (H + chunks - 1) / chunks;
   grow(seg_out_, size_t(n_seg * H * kvr));
@@ -249,18 +238,14 @@ void MlaAttention::attend_segments(const Batch& batch, const std::vector<int64_t
   if (int(scores_.size()) < pool.size()) scores_.resize(size_t(pool.size()));
   for (auto& s : scores_) grow(s, size_t(per * std::min<int64_t>(cache.n_ctx(), kernels::kSegmentKeys)));
   if (int(pages_.size()) < pool.size()) pages_.resize(size_t(pool.size()));
-  const auto token_of = [&](int64_t seg) {  // the group's token (index into toks) of segment seg
-    return g0 + int64_t(std::upper_bound(seg_first_.begin(), seg_first_.end(), seg) - seg_first_.begin()) - 1;
-  };
   pool.parallel_dynamic(n_seg * chunks, 1, [&](int64_t i0, int64_t i1, int ith) {
     auto& kp = pages_[size_t(ith)];
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t seg = item / chunks, h0 = (item % chunks) * per, h1 = std::min(H, h0 + per);
       if (h0 >= h1) continue;
-      const int64_t i = token_of(seg), t = toks[size_t(i)];
-      const int64_t n_kv = int64_t(batch.pos[size_t(t)]) + 1, s = seg - seg_first_[size_t(i - g0)];
-      const bool whole = kernels::n_segments(n_kv) == 1;
-      const int64_t j0 = s * kernels::kSegmentKeys;
+      const int64_t gi = segs_.item_of(seg), i = g0 + gi, t = toks[size_t(i)];
+      const int64_t n_kv = int64_t(batch.pos[size_t(t)]) + 1, j0 = (seg - segs_.first(gi)) * kernels::kSegmentKeys;
+      const bool whole = segs_.count(gi) == 1;
       kernels::AttendArgs a;
       a.q = g_q_.data() + (i * H + h0) * cw;
       a.n_q = h1 - h0;
@@ -281,15 +266,8 @@ void MlaAttention::attend_segments(const Batch& batch, const std::vector<int64_t
       kernels::attend(a);
     }
   });
-  if (n_seg == g1 - g0) return;  // every token whole: nothing to merge
-  pool.parallel_for(g1 - g0, 1, [&](int64_t a0, int64_t a1) {
-    for (int64_t i = g0 + a0; i < g0 + a1; ++i) {
-      const int64_t s0 = seg_first_[size_t(i - g0)], ns = seg_first_[size_t(i - g0 + 1)] - s0;
-      if (ns > 1)
-        kernels::merge_segments(seg_out_.data() + s0 * H * kvr, seg_lse_.data() + s0 * H, ns, H, kvr,
-                                g_lat_.data() + i * H * kvr);
-    }
-  });
+  segs_.merge(seg_out_.data(), seg_lse_.data(), H, kvr, [&](int64_t gi) { return g_lat_.data() + (g0 + gi) * H * kvr; },
+              pool);
 }
 
 void MlaAttention::attend_naive(const MlaWeights& w, const Batch& batch, const std::vector<int64_t>& toks,

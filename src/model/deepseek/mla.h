@@ -15,6 +15,7 @@
 #include "kernels/matmul.h"
 #include "model/batch.h"
 #include "model/deepseek/hparams.h"
+#include "model/forward_util.h"
 #include "model/kv_cache.h"
 
 namespace frugal {
@@ -74,7 +75,7 @@ class MlaAttention {
   std::vector<float> lat_;                      // naive path: a sequence's latents, gathered
   std::vector<int64_t> absorb_toks_;
   std::vector<float> seg_out_, seg_lse_;  // absorb: per (token, context segment) outputs and lse
-  std::vector<int64_t> seg_first_;        // absorb: a token group's first segment per token, then the total
+  SegmentGroups segs_;                    // absorb: tokens grouped with their context segments
   std::vector<std::vector<int64_t>> by_seq_;  // token indices per cache slot
 };
 
