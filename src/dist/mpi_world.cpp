@@ -134,6 +134,71 @@ void recv_bytes(void* p, size_t n, int from, int tag) {
 #endif
 }
 
+struct Transfers::Requests {
+#ifdef FRUGAL_HAVE_MPI
+  std::vector<MPI_Request> reqs;
+#endif
+  size_t sent = 0, received = 0;
+};
+
+Transfers::Transfers() : r_(std::make_unique<Requests>()) {}
+Transfers::~Transfers() {
+  if (r_) wait();
+}
+Transfers::Transfers(Transfers&&) noexcept = default;
+Transfers& Transfers::operator=(Transfers&& o) noexcept {
+  if (this != &o) {
+    if (r_) wait();
+    r_ = std::move(o.r_);
+  }
+  return *this;
+}
+
+void Transfers::send(const void* p, size_t n, int to, int tag) {
+#ifdef FRUGAL_HAVE_MPI
+  const char* c = static_cast<const char*>(p);
+  r_->sent += n;
+  do {  // in pieces below MPI's int count limit
+    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
+    r_->reqs.emplace_back();
+    MPI_Isend(c, int(piece), MPI_BYTE, to, tag, MPI_COMM_WORLD, &r_->reqs.back());
+    c += piece;
+    n -= piece;
+  } while (n > 0);
+#else
+  (void)p, (void)n, (void)to, (void)tag;
+  fail("Transfers::send: this build has no MPI");
+#endif
+}
+
+void Transfers::recv(void* p, size_t n, int from, int tag) {
+#ifdef FRUGAL_HAVE_MPI
+  char* c = static_cast<char*>(p);
+  r_->received += n;
+  do {
+    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
+    r_->reqs.emplace_back();
+    MPI_Irecv(c, int(piece), MPI_BYTE, from, tag, MPI_COMM_WORLD, &r_->reqs.back());
+    c += piece;
+    n -= piece;
+  } while (n > 0);
+#else
+  (void)p, (void)n, (void)from, (void)tag;
+  fail("Transfers::recv: this build has no MPI");
+#endif
+}
+
+void Transfers::wait() {
+#ifdef FRUGAL_HAVE_MPI
+  if (r_->reqs.empty()) return;
+  const double t0 = now_seconds();
+  MPI_Waitall(int(r_->reqs.size()), r_->reqs.data(), MPI_STATUSES_IGNORE);
+  count(r_->sent, r_->received, t0);
+  r_->reqs.clear();
+  r_->sent = r_->received = 0;
+#endif
+}
+
 void recv_message(std::vector<char>& buf, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();

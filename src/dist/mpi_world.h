@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace frugal::dist {
@@ -27,6 +28,24 @@ World world();
 // seconds spent in them for the wire statistics.
 void send_bytes(const void* p, size_t n, int to, int tag);
 void recv_bytes(void* p, size_t n, int from, int tag);
+// Nonblocking transfers (MPI_Isend / MPI_Irecv): each buffer must stay untouched until
+// wait() returns, which the destructor also does. MPI moves the data only while some MPI call
+// runs on both sides, so a transfer meant to overlap a computation is started before it and
+// waited for after.
+class Transfers {
+ public:
+  Transfers();
+  ~Transfers();
+  Transfers(Transfers&&) noexcept;
+  Transfers& operator=(Transfers&&) noexcept;
+  void send(const void* p, size_t n, int to, int tag);
+  void recv(void* p, size_t n, int from, int tag);
+  void wait();
+
+ private:
+  struct Requests;
+  std::unique_ptr<Requests> r_;
+};
 // Receives the next message from `from` on `tag`, whatever its size (< 2 GiB), into buf.
 void recv_message(std::vector<char>& buf, int from, int tag);
 struct WireStats {

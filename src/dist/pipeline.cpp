@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -32,7 +34,8 @@ bool g_started = false;  // rank 0: the other ranks serve stages until stop_pipe
 
 // Rank 0: seconds the later stages computed while it waited for logits, so that its time in
 // transfers can be split into wire and waiting.
-std::atomic<double> g_downstream_s{0};
+std::atomic<double> g_downstream_s{0}, g_waited_s{0};
+std::atomic<int64_t> g_overlapped{0};  // passes begun while another was in flight
 
 // The batch, then for each of its sequences rank 0's block table up to the block of its last
 // position here, as (slot, block, physical block) triples: the other ranks mirror it, so a
@@ -108,33 +111,68 @@ class PipelineModel final : public Model {
   }
 
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
+    begin_forward(batch, cache, pool);
+    end_forward(logits);
+  }
+
+  // One pass per stage can be in flight: while the later ranks compute one group of
+  // sequences, this rank computes its layers for the next group.
+  int max_passes_in_flight() const override { return n_rank_; }
+
+  void begin_forward(const Batch& batch, KvCache& cache, ThreadPool& pool) override {
+    Pass& p = flights_.emplace_back();
     const size_t T = batch.size();
     if (T == 0) return;
-    Header h;
     {
       std::lock_guard<std::mutex> l(mu_);
       auto it = caches_.find(&cache);
-      if (it == caches_.end()) fail("pipeline: a KV cache this model did not make");
-      h.cache = it->second;
+      if (it == caches_.end()) {
+        flights_.pop_back();
+        fail("pipeline: a KV cache this model did not make");
+      }
+      p.h.cache = it->second;
     }
-    hidden_.resize(T * size_t(cfg_.n_embd));
-    stage_->set_stage_io(nullptr, hidden_.data());
-    stage_->forward(batch, cache, nullptr, pool);  // checks the batch before anything is sent
-    pack(batch, cache, ints_);
-    h.cmd = kForward;
-    h.n_tok = int64_t(T);
-    h.n_out = batch.n_outputs();
-    h.a = int64_t(ints_.size());
-    send_bytes(&h, sizeof h, 1, kTagCmd);
-    send_bytes(ints_.data(), ints_.size() * sizeof(int32_t), 1, kTagInts);
-    send_bytes(hidden_.data(), hidden_.size() * sizeof(float), 1, kTagHidden);
-    if (h.n_out > 0) {
-      const size_t n = size_t(h.n_out) * size_t(cfg_.n_vocab);
-      if (!logits) scratch_.resize(n);
-      recv_bytes(logits ? logits : scratch_.data(), n * sizeof(float), n_rank_ - 1, kTagLogits);
-      double computed = 0;
-      recv_bytes(&computed, sizeof computed, n_rank_ - 1, kTagTiming);
-      g_downstream_s.fetch_add(computed);
+    p.hidden.resize(T * size_t(cfg_.n_embd));
+    stage_->set_stage_io(nullptr, p.hidden.data());
+    try {
+      stage_->forward(batch, cache, nullptr, pool);  // checks the batch before anything is sent
+    } catch (...) {
+      flights_.pop_back();
+      throw;
+    }
+    pack(batch, cache, p.ints);
+    p.h.cmd = kForward;
+    p.h.n_tok = int64_t(T);
+    p.h.n_out = batch.n_outputs();
+    p.h.a = int64_t(p.ints.size());
+    p.io.send(&p.h, sizeof p.h, 1, kTagCmd);
+    p.io.send(p.ints.data(), p.ints.size() * sizeof(int32_t), 1, kTagInts);
+    p.io.send(p.hidden.data(), p.hidden.size() * sizeof(float), 1, kTagHidden);
+    // The logits' receive is posted now, not when they are wanted: the last rank's send then
+    // completes inside whatever MPI call this rank makes next, instead of waiting for it to
+    // finish computing the next pass.
+    if (p.h.n_out > 0) {
+      p.logits.resize(size_t(p.h.n_out) * size_t(cfg_.n_vocab));
+      p.io.recv(p.logits.data(), p.logits.size() * sizeof(float), n_rank_ - 1, kTagLogits);
+      p.io.recv(&p.computed, sizeof p.computed, n_rank_ - 1, kTagTiming);
+    }
+    if (flights_.size() > 1) g_overlapped.fetch_add(1);
+  }
+
+  void end_forward(float* logits) override {
+    if (flights_.empty()) fail("pipeline: no pass in flight");
+    const double t0 = now_seconds();
+    flights_.front().io.wait();  // in place: the transfers point into it
+    const double blocked = now_seconds() - t0;
+    Pass p = std::move(flights_.front());
+    flights_.pop_front();
+    if (p.h.n_out > 0) {
+      if (logits) std::memcpy(logits, p.logits.data(), p.logits.size() * sizeof(float));
+      g_downstream_s.fetch_add(p.computed);
+      // Of the time blocked here, what the other stages' computing explains is waiting, the
+      // rest is the wire; with passes overlapped most of their computing hides behind this
+      // rank's own.
+      g_waited_s.fetch_add(std::min(blocked, p.computed));
     }
   }
 
@@ -150,16 +188,32 @@ class PipelineModel final : public Model {
   mutable std::mutex mu_;
   mutable std::map<const KvCache*, int64_t> caches_;
   mutable int64_t next_cache_ = 0;
-  std::vector<float> hidden_, scratch_;
-  std::vector<int32_t> ints_;
+  // A pass sent down the chain whose logits have not come back; its buffers stay alive until
+  // its sends are done.
+  struct Pass {
+    Header h;
+    std::vector<int32_t> ints;
+    std::vector<float> hidden, logits;
+    double computed = 0;  // seconds the later stages computed it
+    Transfers io;
+  };
+  std::deque<Pass> flights_;
 };
 
-// Ranks > 0: take commands from the rank before, pass them on, run this stage's layers.
+// Ranks > 0: take commands from the rank before, pass them on, run this stage's layers. A
+// pass's results are sent without waiting while the next pass comes in (into the other of two
+// sets of buffers), and must have left before that pass is computed.
 void serve_stage(Model& m, int rank, int n_rank, int threads) {
   ThreadPool pool(threads);
   std::map<int64_t, std::unique_ptr<KvCache>> caches;
-  std::vector<int32_t> ints;
-  std::vector<float> in, out, logits;
+  std::vector<float> in;
+  struct Out {
+    Header h;
+    std::vector<int32_t> ints;
+    std::vector<float> rows;  // hidden states for the next rank, or the last rank's logits
+    Transfers io;
+  } outs[2];
+  int next_out = 0;
   Batch b;
   const size_t E = size_t(m.config().n_embd), V = size_t(m.config().n_vocab);
   const bool last = rank == n_rank - 1;
@@ -168,7 +222,10 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
     recv_bytes(&h, sizeof h, rank - 1, kTagCmd);
     if (h.cmd == kStop || h.cmd == kNewCache || h.cmd == kRelease) {
       if (!last) send_bytes(&h, sizeof h, rank + 1, kTagCmd);
-      if (h.cmd == kStop) return;
+      if (h.cmd == kStop) {
+        for (Out& o : outs) o.io.wait();
+        return;
+      }
       if (h.cmd == kRelease) {
         caches.clear();
         continue;
@@ -179,31 +236,39 @@ void serve_stage(Model& m, int rank, int n_rank, int threads) {
     }
     if (h.cmd != kForward || h.n_tok <= 0 || h.n_out < 0 || h.n_out > h.n_tok || h.a < 4 * h.n_tok)
       fail("pipeline: rank %d got a malformed command (%lld) from rank %d", rank, (long long)h.cmd, rank - 1);
+    Out& o = outs[next_out];
+    next_out ^= 1;
+    o.io.wait();
+    o.h = h;
     const size_t T = size_t(h.n_tok);
-    ints.resize(size_t(h.a));
-    recv_bytes(ints.data(), ints.size() * sizeof(int32_t), rank - 1, kTagInts);
+    o.ints.resize(size_t(h.a));
+    recv_bytes(o.ints.data(), o.ints.size() * sizeof(int32_t), rank - 1, kTagInts);
     in.resize(T * E);
     recv_bytes(in.data(), in.size() * sizeof(float), rank - 1, kTagHidden);
     auto it = caches.find(h.cache);
     if (it == caches.end()) fail("pipeline: rank %d has no KV cache %lld", rank, (long long)h.cache);
-    unpack(ints, T, b, *it->second);
-    out.resize(T * E);
-    m.set_stage_io(in.data(), out.data());
+    unpack(o.ints, T, b, *it->second);
+    // The previous pass's results leave before this one computes: MPI moves data only inside
+    // MPI calls, so a transfer left pending through a computation would hold up its receiver.
+    outs[next_out].io.wait();
     const double t0 = now_seconds();
     if (last) {
-      logits.resize(size_t(h.n_out) * V);
-      m.forward(b, *it->second, logits.data(), pool);
-      h.compute_s += now_seconds() - t0;
+      o.rows.resize(size_t(h.n_out) * V);
+      m.set_stage_io(in.data(), nullptr);
+      m.forward(b, *it->second, o.rows.data(), pool);
+      o.h.compute_s += now_seconds() - t0;
       if (h.n_out > 0) {
-        send_bytes(logits.data(), logits.size() * sizeof(float), 0, kTagLogits);
-        send_bytes(&h.compute_s, sizeof h.compute_s, 0, kTagTiming);
+        o.io.send(o.rows.data(), o.rows.size() * sizeof(float), 0, kTagLogits);
+        o.io.send(&o.h.compute_s, sizeof o.h.compute_s, 0, kTagTiming);
       }
     } else {
+      o.rows.resize(T * E);
+      m.set_stage_io(in.data(), o.rows.data());
       m.forward(b, *it->second, nullptr, pool);
-      h.compute_s += now_seconds() - t0;
-      send_bytes(&h, sizeof h, rank + 1, kTagCmd);
-      send_bytes(ints.data(), ints.size() * sizeof(int32_t), rank + 1, kTagInts);
-      send_bytes(out.data(), out.size() * sizeof(float), rank + 1, kTagHidden);
+      o.h.compute_s += now_seconds() - t0;
+      o.io.send(&o.h, sizeof o.h, rank + 1, kTagCmd);
+      o.io.send(o.ints.data(), o.ints.size() * sizeof(int32_t), rank + 1, kTagInts);
+      o.io.send(o.rows.data(), o.rows.size() * sizeof(float), rank + 1, kTagHidden);
     }
   }
 }
@@ -226,5 +291,7 @@ void stop_pipeline() {
 }
 
 double downstream_compute_seconds() { return g_downstream_s.load(); }
+double downstream_wait_seconds() { return g_waited_s.load(); }
+int64_t pipeline_overlapped_passes() { return g_overlapped.load(); }
 
 }  // namespace frugal::dist

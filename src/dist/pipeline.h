@@ -3,6 +3,7 @@
 // hidden-state row per token to rank 1, and so on; the last rank's logits come back to rank 0,
 // which samples. Each rank keeps the KV cache of its own layers. Rank 0 sees an ordinary Model.
 #pragma once
+#include <cstdint>
 #include <memory>
 
 #include "model/model.h"
@@ -15,7 +16,11 @@ std::unique_ptr<Model> make_pipeline_head(std::unique_ptr<Model> stage, int n_ra
 void run_pipeline_stage(Model& stage, int rank, int n_rank, int threads);
 // Rank 0: the other ranks leave run_pipeline_stage (once; later calls do nothing).
 void stop_pipeline();
-// Rank 0: seconds the other stages spent computing the passes whose logits it waited for.
+// Rank 0: seconds the other stages spent computing the passes whose logits it waited for,
+// and the part of it rank 0 spent waiting for them (not hidden behind its own computing).
 double downstream_compute_seconds();
+double downstream_wait_seconds();
+// Rank 0: passes begun while another was still in flight (several groups of sequences).
+int64_t pipeline_overlapped_passes();
 
 }  // namespace frugal::dist

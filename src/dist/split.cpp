@@ -81,12 +81,14 @@ void end_split() {
 }
 
 double other_ranks_wait_seconds() {
-  return g_kind == SplitKind::experts ? expert_wait_seconds() : downstream_compute_seconds();
+  return g_kind == SplitKind::experts ? expert_wait_seconds() : downstream_wait_seconds();
 }
 
 double other_ranks_compute_seconds() {
   return g_kind == SplitKind::experts ? expert_compute_seconds() : downstream_compute_seconds();
 }
+
+int64_t overlapped_passes() { return g_kind == SplitKind::experts ? 0 : pipeline_overlapped_passes(); }
 
 ParallelReads parallel_reads() {
   if (g_kind != SplitKind::experts) return {};

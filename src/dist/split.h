@@ -35,6 +35,10 @@ double other_ranks_wait_seconds();
 // ranks; by their own clocks).
 double other_ranks_compute_seconds();
 
+// Rank 0, pipeline: forward passes begun while another was in flight (the engine keeps one
+// group of sequences per stage going); 0 for the expert split.
+int64_t overlapped_passes();
+
 // Rank 0, expert split: weight bytes the parts spread over the ranks read (MoE layers, output
 // head) as one process would, and of them the busiest rank's (zeros for a pipeline).
 struct ParallelReads {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "model/batch.h"
 #include "model/config.h"
@@ -33,6 +34,17 @@ class Model {
   // `logits`. Positions must be < cache.n_ctx() and each sequence's earlier positions must
   // already be cached (or be earlier in this batch).
   virtual void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) = 0;
+
+  // Passes in flight (dist/pipeline): a model whose layers run as a chain of stages on other
+  // machines starts a pass, and takes its logits later, so that while the later stages compute
+  // one group of sequences the first computes the next group. forward() is begin_forward then
+  // end_forward; passes end in the order they began, and a sequence is in one pass at a time.
+  // Models without stages elsewhere run one pass at a time (forward only).
+  virtual int max_passes_in_flight() const { return 1; }
+  virtual void begin_forward(const Batch& /*batch*/, KvCache& /*cache*/, ThreadPool& /*pool*/) {
+    fail("this model runs one forward pass at a time");
+  }
+  virtual void end_forward(float* /*logits*/) { fail("this model runs one forward pass at a time"); }
 
   // Bytes of weights read from memory to generate one token (for the roofline).
   virtual int64_t weight_bytes_per_token() const = 0;

@@ -82,12 +82,14 @@ struct Engine::Seq {
   int64_t slot = -1;
   std::vector<int32_t> tokens;  // tokens whose keys/values are in the slot, positions 0..
   int64_t n_prompt_done = 0;    // prompt tokens in the slot
+  int64_t n_prompt_sent = 0;    // of them, or in passes in flight (a pipeline's)
   int32_t cur = -1;             // last sampled token, not yet fed (decode phase)
   int64_t generated = 0;
   bool constrained;             // the constraint applies now
   std::string tail;             // recent output, to spot constraint_after
   Clock::time_point arrival = Clock::now(), last_token;
   std::vector<double> pooled;   // embedding requests: the sum (mean) or the last row (last)
+  int in_flight = 0;            // passes in flight it is in (a pipeline's)
   bool prefilling() const { return n_prompt_done < int64_t(req.prompt.size()); }
 };
 
@@ -254,7 +256,7 @@ void Engine::admit() {
     // At least the last prompt token is computed: its logits give the first new token.
     const auto hit = prefix_.restore(p, s->req.embed != Pooling::none ? 0 : int64_t(p.size()) - 1, *cache_, s->slot);
     s->tokens.assign(p.begin(), p.begin() + hit.tokens);
-    s->n_prompt_done = hit.tokens;
+    s->n_prompt_done = s->n_prompt_sent = hit.tokens;
     for (int32_t t : p) s->sampler.accept(t);
     s->stream->start(int64_t(p.size()), hit.tokens);
     metrics_.add_prompt_tokens(int64_t(p.size()), hit.tokens);
@@ -349,61 +351,118 @@ void Engine::pool_rows(Seq& s, int64_t row0, int64_t n) {
   // sum is kept.
 }
 
-void Engine::step() {
-  const int64_t V = model_.config().n_vocab;
+// One forward pass: the rows it feeds and what comes back for them.
+struct Engine::Pass {
+  struct Chunk {
+    Seq* s;
+    int64_t n, row0;  // prompt tokens, and the batch row of the first
+  };
   Batch b;
-  std::vector<Seq*> out_rows;
+  std::vector<Seq*> decoding;  // sequences whose last sampled token this pass feeds
+  std::vector<Seq*> out_rows;  // the sequences of the logits rows, in order
+  std::vector<Chunk> chunks;
+  void mark(int d) {
+    for (Seq* s : decoding) s->in_flight += d;
+    for (const Chunk& c : chunks) c.s->in_flight += d;
+  }
+};
+
+bool Engine::build_pass(Pass& p, int64_t max_seqs) {
   for (auto& s : slots_) {
-    if (!s || s->prefilling()) continue;
+    if (!s || s->prefilling() || s->in_flight) continue;
+    if (int64_t(p.decoding.size()) >= max_seqs) break;
     const int64_t pos = int64_t(s->tokens.size());
     if (!map_blocks(*s, pos, pos + 1)) {  // cannot happen: the pool covers every slot's context
       finish(*s, Finish::resource);
       s.reset();
       continue;
     }
-    b.add(s->cur, int32_t(pos), int32_t(s->slot), true);
-    out_rows.push_back(s.get());
+    p.b.add(s->cur, int32_t(pos), int32_t(s->slot), true);
+    p.out_rows.push_back(s.get());
+    p.decoding.push_back(s.get());
   }
-  // Prompts fill the rest of the step, oldest first, so decoding sequences never wait for a
-  // long prompt and a long prompt still advances every step.
+  // Prompts fill the rest of the pass, oldest first, so decoding sequences never wait for a
+  // long prompt and a long prompt still advances every step. A prompt's next chunk may go
+  // while its last is still in flight: a pipeline stage has the keys and values of the chunk
+  // before once it has passed that stage.
   std::vector<Seq*> prefill;
   for (auto& s : slots_)
-    if (s && s->prefilling()) prefill.push_back(s.get());
+    if (s && s->n_prompt_sent < int64_t(s->req.prompt.size())) prefill.push_back(s.get());
   std::sort(prefill.begin(), prefill.end(), [](Seq* a, Seq* c) { return a->arrival < c->arrival; });
-  int64_t budget = std::max<int64_t>(o_.n_batch - int64_t(b.size()), 16);
-  struct Chunk {
-    Seq* s;
-    int64_t n, row0;  // tokens, and the batch row of the first
-  };
-  std::vector<Chunk> chunks;
+  int64_t budget = std::max<int64_t>(o_.n_batch - int64_t(p.b.size()), 16);
   for (Seq* s : prefill) {
-    if (budget <= 0) break;
-    const auto& p = s->req.prompt;
-    const int64_t n = std::min<int64_t>(budget, int64_t(p.size()) - s->n_prompt_done);
-    if (!map_blocks(*s, s->n_prompt_done, s->n_prompt_done + n)) {
+    if (budget <= 0 || int64_t(p.decoding.size() + p.chunks.size()) >= max_seqs) break;
+    const auto& prompt = s->req.prompt;
+    const int64_t first = s->n_prompt_sent;
+    const int64_t n = std::min<int64_t>(budget, int64_t(prompt.size()) - first);
+    if (!map_blocks(*s, first, first + n)) {
+      if (s->in_flight) continue;
       finish(*s, Finish::resource);
       slots_[size_t(s->slot)].reset();
       continue;
     }
-    const int64_t row0 = int64_t(b.size());
+    s->n_prompt_sent += n;
+    const int64_t row0 = int64_t(p.b.size());
     for (int64_t j = 0; j < n; ++j) {
-      const int64_t i = s->n_prompt_done + j;
-      const bool last = i + 1 == int64_t(p.size()) && s->req.embed == Pooling::none;
-      b.add(p[size_t(i)], int32_t(i), int32_t(s->slot), last);
-      if (last) out_rows.push_back(s);
+      const int64_t i = first + j;
+      const bool last = i + 1 == int64_t(prompt.size()) && s->req.embed == Pooling::none;
+      p.b.add(prompt[size_t(i)], int32_t(i), int32_t(s->slot), last);
+      if (last) p.out_rows.push_back(s);
     }
-    chunks.push_back({s, n, row0});
+    p.chunks.push_back({s, n, row0});
     budget -= n;
   }
-  if (b.size() == 0) return;
-  model_.forward(b, *cache_, logits_.data(), pool_);
-  metrics_.batch_tokens.observe(double(b.size()));
-  for (auto& s : slots_)
-    if (s && !s->prefilling()) s->tokens.push_back(s->cur);  // fed this step
-  for (auto [s, n, row0] : chunks) {
-    const auto& p = s->req.prompt;
+  return p.b.size() > 0;
+}
+
+void Engine::step() {
+  const int64_t G = std::min<int64_t>(model_.max_passes_in_flight(), o_.max_seqs);
+  if (G <= 1) {
+    Pass p;
+    if (!build_pass(p, o_.max_seqs)) return;
+    model_.forward(p.b, *cache_, logits_.data(), pool_);
+    complete_pass(p);
+    return;
+  }
+  // A pipeline over G ranks: the sequences go in G groups, one pass each in flight, so that
+  // while the later stages compute one group the first computes the next. Each group is
+  // smaller than the whole (a stage reads its weights once per pass, not per step), but no
+  // stage waits for another.
+  int64_t n_active = 0;
+  for (const auto& s : slots_) n_active += bool(s);
+  const int64_t share = std::max<int64_t>(1, (n_active + G - 1) / G);
+  while (int64_t(flights_.size()) < G) {
+    auto p = std::make_unique<Pass>();
+    if (!build_pass(*p, share)) break;
+    model_.begin_forward(p->b, *cache_, pool_);
+    p->mark(+1);
+    flights_.push_back(std::move(p));
+  }
+  if (flights_.empty()) return;
+  std::unique_ptr<Pass> p = std::move(flights_.front());
+  flights_.pop_front();
+  p->mark(-1);
+  model_.end_forward(logits_.data());
+  complete_pass(*p);
+}
+
+void Engine::drain_passes() {
+  while (!flights_.empty()) {
+    std::unique_ptr<Pass> p = std::move(flights_.front());
+    flights_.pop_front();
+    p->mark(-1);
+    model_.end_forward(nullptr);
+  }
+}
+
+void Engine::complete_pass(Pass& p) {
+  const int64_t V = model_.config().n_vocab;
+  metrics_.batch_tokens.observe(double(p.b.size()));
+  for (Seq* s : p.decoding) s->tokens.push_back(s->cur);  // fed this pass
+  for (auto [s, n, row0] : p.chunks) {
+    const auto& prompt = s->req.prompt;
     if (s->req.embed != Pooling::none) pool_rows(*s, row0, n);
-    s->tokens.insert(s->tokens.end(), p.begin() + s->n_prompt_done, p.begin() + s->n_prompt_done + n);
+    s->tokens.insert(s->tokens.end(), prompt.begin() + s->n_prompt_done, prompt.begin() + s->n_prompt_done + n);
     s->n_prompt_done += n;
     if (!s->prefilling()) prefix_.store(s->tokens, int64_t(s->tokens.size()), *cache_, s->slot);
     if (!s->prefilling() && s->req.embed != Pooling::none) {
@@ -421,6 +480,7 @@ void Engine::step() {
 
   // The sequences sample independently (~0.1-0.2 ms each with top-k, more with top-k off or
   // logprobs), so the pool's threads take them as they come.
+  const auto& out_rows = p.out_rows;
   const size_t n_out = out_rows.size();
   std::vector<int32_t> picked(n_out);
   std::vector<TokenLogprob> lps(n_out);
@@ -461,7 +521,7 @@ void Engine::step() {
   metrics_.batch_seqs.observe(double(out_rows.size()));
   std::lock_guard<std::mutex> l(mu_);
   ++stats_.steps;
-  stats_.last_batch_tokens = int64_t(b.size());
+  stats_.last_batch_tokens = int64_t(p.b.size());
   stats_.last_batch_seqs = int64_t(out_rows.size());
   stats_.generated_tokens += produced;
 }
@@ -470,7 +530,7 @@ void Engine::loop() {
   for (;;) {
     bool any = false;
     for (auto& s : slots_) {
-      if (s && s->stream->cancelled()) {
+      if (s && s->stream->cancelled() && !s->in_flight) {
         finish(*s, Finish::cancelled);
         s.reset();
       }
@@ -485,6 +545,12 @@ void Engine::loop() {
         stats_.queued = 0;
         if (!any) break;
         if (Clock::now() >= deadline_) {
+          l.unlock();
+          try {
+            drain_passes();
+          } catch (const std::exception&) {
+            flights_.clear();
+          }
           for (auto& s : slots_)
             if (s) {
               finish(*s, Finish::resource);
@@ -513,6 +579,11 @@ void Engine::loop() {
       // the requests of this step, not the server.
       std::fprintf(stderr, "engine: internal error, %d running requests ended: %s\n",
                    int(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return bool(s); })), e.what());
+      try {
+        drain_passes();
+      } catch (const std::exception&) {
+        flights_.clear();
+      }
       for (auto& s : slots_)
         if (s) {
           cache_->clear_slot(s->slot);

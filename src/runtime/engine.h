@@ -144,7 +144,13 @@ class Engine {
   void loop();
   void admit();
   bool waits_for_shared_prefill(const Seq& q) const;
+  struct Pass;
   void step();
+  // Fills a pass with the tokens of up to max_seqs sequences (decoding ones not in flight
+  // already, then prompt chunks); false when there is nothing to compute.
+  bool build_pass(Pass& p, int64_t max_seqs);
+  void complete_pass(Pass& p);  // logits_ holds its rows: sample, stream, finish
+  void drain_passes();          // ends the passes in flight, their results dropped
   void pool_rows(Seq& s, int64_t row0, int64_t n);  // an embedding request's rows of this step
   void finish(Seq& s, Finish f);
   int32_t sample(Seq& s, const float* logits);
@@ -161,6 +167,7 @@ class Engine {
   std::unique_ptr<KvCache> cache_;
   PrefixCache prefix_;
   std::vector<float> logits_;
+  std::deque<std::unique_ptr<Pass>> flights_;  // begun, not yet ended, oldest first
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

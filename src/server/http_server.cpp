@@ -410,10 +410,12 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
                     "# TYPE frugal_split_wait_seconds_total counter\nfrugal_split_wait_seconds_total %.6f\n"
                     "# HELP frugal_split_other_ranks_compute_seconds_total Seconds the other ranks computed for rank 0.\n"
                     "# TYPE frugal_split_other_ranks_compute_seconds_total counter\n"
-                    "frugal_split_other_ranks_compute_seconds_total %.6f\n",
+                    "frugal_split_other_ranks_compute_seconds_total %.6f\n"
+                    "# HELP frugal_split_overlapped_passes_total Pipeline passes begun while another was in flight.\n"
+                    "# TYPE frugal_split_overlapped_passes_total counter\nfrugal_split_overlapped_passes_total %lld\n",
                     w.size, (unsigned long long)ws.messages, (unsigned long long)ws.bytes_sent,
                     (unsigned long long)ws.bytes_received, ws.seconds, dist::other_ranks_wait_seconds(),
-                    dist::other_ranks_compute_seconds());
+                    dist::other_ranks_compute_seconds(), (long long)dist::overlapped_passes());
     }
     const std::vector<ModelStatus> st = shelf_.status();
     auto label = [](const std::string& name) {  // a label value, escaped as the format says

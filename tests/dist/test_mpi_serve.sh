@@ -49,6 +49,34 @@ P1=$port
 Q='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 38+45?"}],"max_tokens":48,"temperature":0,"logprobs":true,"top_logprobs":4}'
 # The cold answer of one process (asked again, it would be a prefix-cache hit).
 a=$(post $P1 "$Q" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
+# Requests at once: the engine keeps one group of sequences per stage in flight (while rank 1
+# computes one group, rank 0 computes the next); each answer is what one process gives that
+# request alone. Then a prompt longer than a pass, alone (so that it is cut in the same chunks
+# as on one process): its chunks follow each other down the pipeline.
+long=$($PY -c "print(' '.join(str(i) for i in range(200)))")
+for i in 1 2 3 4 5; do
+  if [ $i = 5 ]; then c="Sum these: $long"; else c="What is $i+$((i * 7))?"; fi
+  echo "{\"model\":\"frugal-r1-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"$c\"}],\"max_tokens\":24,\"temperature\":0,\"logprobs\":true}" >"$W/q$i"
+  post $P1 "$(cat "$W/q$i")" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'], d['usage']['prompt_tokens'])" >"$W/one$i"
+done
+# in_flight PORT RANKS: those requests against a pipeline server of RANKS ranks.
+in_flight() {
+  pids=()
+  for i in 1 2 3 4; do
+    (post $1 "$(cat "$W/q$i")" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'], d['usage']['prompt_tokens'])" >"$W/two$i") &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  check "pipeline, $2 ranks: four requests at once: each answers as one process does alone, log-probabilities included" \
+    bash -c 'for i in 1 2 3 4; do [ -s "$1/one$i" ] && cmp -s "$1/one$i" "$1/two$i" || exit 1; done' _ "$W"
+  post $1 "$(cat "$W/q5")" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'], d['usage']['prompt_tokens'])" >"$W/two5"
+  n=$($PY -c "import ast,sys; print(ast.literal_eval(open(sys.argv[1]).read())[2])" "$W/one5" 2>/dev/null)
+  check "pipeline, $2 ranks: a $n-token prompt, chunks of 256 in flight together: the same answer" \
+    bash -c '[ "${2:-0}" -gt 512 ] && [ -s "$1/one5" ] && cmp -s "$1/one5" "$1/two5"' _ "$W" "$n"
+  curl -s "http://127.0.0.1:$1/metrics" >"$W/metrics"
+  check "pipeline, $2 ranks: passes overlapped (/metrics frugal_split_overlapped_passes_total > 0)" \
+    $PY -c "import sys; m={l.split()[0]: float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith('frugal_split_')}; assert m['frugal_split_overlapped_passes_total'] > 0, m" "$W/metrics"
+}
 for kind in pipeline experts; do
 q=$([ $kind = pipeline ] && echo 62 || echo 64)
 start split timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" --cache-dir "$W/kv-$kind" --split $kind --max-queue $q
@@ -68,6 +96,7 @@ check "$kind: a repeated prompt hits the prefix cache ($hit tokens) and gives wh
 S='{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"What is 7*8?"}],"max_tokens":40,"temperature":0,"n":2,"stream":true}'
 s1=$(post $P1 "$S" | stream_text); s2=$(post $P2 "$S" | stream_text)
 check "$kind: streaming with n=2: the same two choices" bash -c "[ \"\$1\" = \"\$2\" ] && echo \"\$1\" | grep -q '\"1\"'" _ "$s1" "$s2"
+[ $kind = pipeline ] && in_flight $P2 2
 "$FRUGAL" unload frugal-r1-tiny --url "http://127.0.0.1:$P2" >/dev/null 2>&1; sleep 0.5
 r=$(post $P2 "$Q")
 c=$(echo "$r" | field "(d['choices'][0]['message'], d['choices'][0]['logprobs'])")
@@ -94,6 +123,13 @@ check "$kind: SIGTERM to rank 0: every rank leaves, status 0" bash -c "[ \"\$(ca
 
 rm -f "$W/split.rc"
 done
+
+# Three stages, three passes in flight.
+start split3 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 3 "$FRUGAL" serve "${ARGS[@]}" --no-disk-cache --split pipeline --max-queue 65
+in_flight $port 3
+kill -TERM "$(rank_pid 65 0)"
+wait "${JOB[split3]}"
+check "pipeline, 3 ranks: SIGTERM to rank 0: status 0" bash -c "[ \"\$(cat '$W/split3.rc' 2>/dev/null)\" = 0 ]"
 
 start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --no-disk-cache --split experts --max-queue 63
 P3=$port
