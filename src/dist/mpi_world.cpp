@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -30,12 +31,24 @@ int launcher_world_size() {
   return 0;
 }
 
-[[maybe_unused]] void count(size_t sent, size_t received, double t0) {
+[[maybe_unused]] void count(size_t sent, size_t received, double t0, uint64_t messages = 1) {
   std::lock_guard<std::mutex> l(g_wire_mu);
   g_wire.bytes_sent += sent;
   g_wire.bytes_received += received;
   g_wire.seconds += now_seconds() - t0;
-  g_wire.messages += 1;
+  g_wire.messages += messages;
+}
+
+// Calls f(piece, bytes) over p[0, n) in pieces below MPI's int count limit (one call for n = 0).
+template <class T, class F>
+[[maybe_unused]] void in_pieces(T* p, size_t n, F f) {
+  auto* c = reinterpret_cast<std::conditional_t<std::is_const_v<T>, const char, char>*>(p);
+  do {
+    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
+    f(c, int(piece));
+    c += piece;
+    n -= piece;
+  } while (n > 0);
 }
 }  // namespace
 
@@ -102,15 +115,8 @@ void abort_world(int code) {
 void send_bytes(const void* p, size_t n, int to, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();
-  // Large transfers go in pieces below MPI's int count limit.
-  const char* c = static_cast<const char*>(p);
-  do {
-    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
-    MPI_Send(c, int(piece), MPI_BYTE, to, tag, MPI_COMM_WORLD);
-    c += piece;
-    n -= piece;
-  } while (n > 0);
-  count(size_t(c - static_cast<const char*>(p)), 0, t0);
+  in_pieces(p, n, [&](const char* c, int k) { MPI_Send(c, k, MPI_BYTE, to, tag, MPI_COMM_WORLD); });
+  count(n, 0, t0);
 #else
   (void)p, (void)n, (void)to, (void)tag;
   fail("send_bytes: this build has no MPI");
@@ -120,14 +126,8 @@ void send_bytes(const void* p, size_t n, int to, int tag) {
 void recv_bytes(void* p, size_t n, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();
-  char* c = static_cast<char*>(p);
-  do {
-    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
-    MPI_Recv(c, int(piece), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    c += piece;
-    n -= piece;
-  } while (n > 0);
-  count(0, size_t(c - static_cast<char*>(p)), t0);
+  in_pieces(p, n, [&](char* c, int k) { MPI_Recv(c, k, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE); });
+  count(0, n, t0);
 #else
   (void)p, (void)n, (void)from, (void)tag;
   fail("recv_bytes: this build has no MPI");
@@ -139,6 +139,7 @@ struct Transfers::Requests {
   std::vector<MPI_Request> reqs;
 #endif
   size_t sent = 0, received = 0;
+  uint64_t messages = 0;
 };
 
 Transfers::Transfers() : r_(std::make_unique<Requests>()) {}
@@ -156,15 +157,11 @@ Transfers& Transfers::operator=(Transfers&& o) noexcept {
 
 void Transfers::send(const void* p, size_t n, int to, int tag) {
 #ifdef FRUGAL_HAVE_MPI
-  const char* c = static_cast<const char*>(p);
   r_->sent += n;
-  do {  // in pieces below MPI's int count limit
-    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
-    r_->reqs.emplace_back();
-    MPI_Isend(c, int(piece), MPI_BYTE, to, tag, MPI_COMM_WORLD, &r_->reqs.back());
-    c += piece;
-    n -= piece;
-  } while (n > 0);
+  ++r_->messages;
+  in_pieces(p, n, [&](const char* c, int k) {
+    MPI_Isend(c, k, MPI_BYTE, to, tag, MPI_COMM_WORLD, &r_->reqs.emplace_back());
+  });
 #else
   (void)p, (void)n, (void)to, (void)tag;
   fail("Transfers::send: this build has no MPI");
@@ -173,15 +170,11 @@ void Transfers::send(const void* p, size_t n, int to, int tag) {
 
 void Transfers::recv(void* p, size_t n, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
-  char* c = static_cast<char*>(p);
   r_->received += n;
-  do {
-    const size_t piece = std::min<size_t>(n, size_t(1) << 30);
-    r_->reqs.emplace_back();
-    MPI_Irecv(c, int(piece), MPI_BYTE, from, tag, MPI_COMM_WORLD, &r_->reqs.back());
-    c += piece;
-    n -= piece;
-  } while (n > 0);
+  ++r_->messages;
+  in_pieces(p, n, [&](char* c, int k) {
+    MPI_Irecv(c, k, MPI_BYTE, from, tag, MPI_COMM_WORLD, &r_->reqs.emplace_back());
+  });
 #else
   (void)p, (void)n, (void)from, (void)tag;
   fail("Transfers::recv: this build has no MPI");
@@ -193,9 +186,10 @@ void Transfers::wait() {
   if (r_->reqs.empty()) return;
   const double t0 = now_seconds();
   MPI_Waitall(int(r_->reqs.size()), r_->reqs.data(), MPI_STATUSES_IGNORE);
-  count(r_->sent, r_->received, t0);
+  count(r_->sent, r_->received, t0, r_->messages);
   r_->reqs.clear();
   r_->sent = r_->received = 0;
+  r_->messages = 0;
 #endif
 }
 
