@@ -54,7 +54,8 @@ class Staggered final : public Model {
   }
   void end_forward(float* logits) override {
     ASSERT_FALSE(out_.empty());
-    if (logits) std::memcpy(logits, out_.front().logits.data(), out_.front().logits.size() * sizeof(float));
+    const std::vector<float>& l = out_.front().logits;
+    if (logits && !l.empty()) std::memcpy(logits, l.data(), l.size() * sizeof(float));
     out_.pop_front();
   }
   int64_t weight_bytes_per_token() const override { return m_->weight_bytes_per_token(); }
