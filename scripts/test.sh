@@ -39,7 +39,7 @@ if [ "$san" = thread ] && [ $# -eq 0 ]; then
   # The default TSan selection (below) needs the CLI, the test model and these unit tests only;
   # the other test programs take minutes to build under TSan and would not run.
   cmake --build "$B" -j "$(nproc)" --target frugal default_model test_thread_pool test_connection_pool test_matmul \
-    test_prefix_cache test_generator test_batch test_model_shelf test_quant
+    test_prefix_cache test_generator test_batch test_model_shelf test_quant test_engine_passes
 else
   cmake --build "$B" -j "$(nproc)"
 fi
@@ -55,7 +55,7 @@ if [ $# -eq 0 ]; then
     # paths are the ones test_serve_api runs; test_overload's 256 clients take two minutes
     # under TSan for the paths test_soak and test_serve_api run too; test_model_file_changes
     # kills a server with SIGBUS on purpose.)
-    set -- -R 'ThreadPool|ConnectionPool|Matmul|PrefixCache|Generator|BatchTest|ModelShelf|server\.' \
+    set -- -R 'ThreadPool|ConnectionPool|Matmul|PrefixCache|Generator|BatchTest|ModelShelf|EnginePasses|server\.' \
       -E '^server\.test_default_model$|^server\.test_overload$|^server\.test_model_file_changes$'
   else
     set -- -E '^fuzz\.'
