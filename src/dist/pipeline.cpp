@@ -111,7 +111,7 @@ class PipelineModel final : public Model {
   }
 
   void forward(const Batch& batch, KvCache& cache, float* logits, ThreadPool& pool) override {
-    begin_forward(batch, cache, pool);
+    begin(batch, cache, pool, logits);  // one pass alone: its logits land in place, uncopied
     end_forward(logits);
   }
 
@@ -120,6 +120,36 @@ class PipelineModel final : public Model {
   int max_passes_in_flight() const override { return n_rank_; }
 
   void begin_forward(const Batch& batch, KvCache& cache, ThreadPool& pool) override {
+    begin(batch, cache, pool, nullptr);
+  }
+
+  void end_forward(float* logits) override {
+    if (flights_.empty()) fail("pipeline: no pass in flight");
+    const double t0 = now_seconds();
+    flights_.front().io.wait();  // in place: the transfers point into it
+    const double blocked = now_seconds() - t0;
+    Pass p = std::move(flights_.front());
+    flights_.pop_front();
+    if (p.h.n_out > 0) {
+      if (logits && !p.logits.empty()) std::memcpy(logits, p.logits.data(), p.logits.size() * sizeof(float));
+      g_downstream_s.fetch_add(p.computed);
+      // Of the time blocked here, what the other stages' computing explains is waiting, the
+      // rest is the wire; with passes overlapped most of their computing hides behind this
+      // rank's own.
+      g_waited_s.fetch_add(std::min(blocked, p.computed));
+    }
+  }
+
+  void final_hidden(int64_t, float*) const override {
+    fail("embeddings need the last hidden states, which live on the last rank of a pipeline: not supported yet");
+  }
+  int64_t weight_bytes_per_token() const override { return stage_->weight_bytes_per_token(); }
+  std::vector<std::string> describe() const override { return stage_->describe(); }
+
+ private:
+  // Computes this rank's layers and sends the pass down the chain; its logits arrive in
+  // `dest` when given (the caller waits for them at once), else in the pass's own buffer.
+  void begin(const Batch& batch, KvCache& cache, ThreadPool& pool, float* dest) {
     Pass& p = flights_.emplace_back();
     const size_t T = batch.size();
     if (T == 0) return;
@@ -152,37 +182,17 @@ class PipelineModel final : public Model {
     // completes inside whatever MPI call this rank makes next, instead of waiting for it to
     // finish computing the next pass.
     if (p.h.n_out > 0) {
-      p.logits.resize(size_t(p.h.n_out) * size_t(cfg_.n_vocab));
-      p.io.recv(p.logits.data(), p.logits.size() * sizeof(float), n_rank_ - 1, kTagLogits);
+      const size_t n = size_t(p.h.n_out) * size_t(cfg_.n_vocab);
+      if (!dest) {
+        p.logits.resize(n);
+        dest = p.logits.data();
+      }
+      p.io.recv(dest, n * sizeof(float), n_rank_ - 1, kTagLogits);
       p.io.recv(&p.computed, sizeof p.computed, n_rank_ - 1, kTagTiming);
     }
     if (flights_.size() > 1) g_overlapped.fetch_add(1);
   }
 
-  void end_forward(float* logits) override {
-    if (flights_.empty()) fail("pipeline: no pass in flight");
-    const double t0 = now_seconds();
-    flights_.front().io.wait();  // in place: the transfers point into it
-    const double blocked = now_seconds() - t0;
-    Pass p = std::move(flights_.front());
-    flights_.pop_front();
-    if (p.h.n_out > 0) {
-      if (logits) std::memcpy(logits, p.logits.data(), p.logits.size() * sizeof(float));
-      g_downstream_s.fetch_add(p.computed);
-      // Of the time blocked here, what the other stages' computing explains is waiting, the
-      // rest is the wire; with passes overlapped most of their computing hides behind this
-      // rank's own.
-      g_waited_s.fetch_add(std::min(blocked, p.computed));
-    }
-  }
-
-  void final_hidden(int64_t, float*) const override {
-    fail("embeddings need the last hidden states, which live on the last rank of a pipeline: not supported yet");
-  }
-  int64_t weight_bytes_per_token() const override { return stage_->weight_bytes_per_token(); }
-  std::vector<std::string> describe() const override { return stage_->describe(); }
-
- private:
   std::unique_ptr<Model> stage_;
   int n_rank_;
   mutable std::mutex mu_;
