@@ -17,6 +17,7 @@
 #include "cli/default_model.h"
 #include "cli/common.h"
 #include "cli/line_input.h"
+#include "core/text.h"
 #include "core/tmp_file.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
@@ -59,6 +60,7 @@ struct ChatOptions {
   bool show_reasoning = true;
   std::optional<bool> thinking;     // template variable enable_thinking / thinking
   bool color = false;
+  bool terminal = false;  // stdout is a terminal: the model's text goes through terminal_safe
 };
 
 // Prints deltas as they come: reasoning dimmed (or counted when collapsed), then the answer.
@@ -74,15 +76,17 @@ class Printer {
           in_reasoning_ = true;
           out(o_.color ? "\x1b[2m" : "[reasoning]\n");
         }
-        out(d.text);
+        model_text(d.text);
         break;
       case chat::DeltaKind::content:
         end_reasoning();
-        out(d.text);
+        model_text(d.text);
         break;
       case chat::DeltaKind::tool_call:
         end_reasoning();
-        out("\n[tool call " + d.call.name + "(" + d.call.arguments + ")]\n");
+        out("\n[tool call ");
+        model_text(d.call.name + "(" + d.call.arguments + ")");
+        out("]\n");
         break;
       case chat::DeltaKind::reasoning_to_content:
         end_reasoning();
@@ -104,6 +108,7 @@ class Printer {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
   }
+  void model_text(const std::string& s) { out(o_.terminal ? terminal_safe(s) : s); }
 
  private:
   const ChatOptions& o_;
@@ -172,7 +177,8 @@ int cmd_chat(int argc, char** argv) {
   n_ctx = default_ctx(model, n_ctx);
 
   LineInput input;
-  o.color = input.interactive() && !no_color && isatty(STDOUT_FILENO);
+  o.terminal = isatty(STDOUT_FILENO);
+  o.color = input.interactive() && !no_color && o.terminal;
   ThreadPool pool(threads);
   Generator gen(model, n_ctx, sp, pool, use_mtp);
   ojson history = ojson::array();

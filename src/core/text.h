@@ -1,6 +1,7 @@
 // Untrusted text: made safe to print (control bytes, quotes and backslashes escaped as \xNN,
 // long strings cut; error messages that quote names from files, `inspect`), and checked for
-// valid UTF-8 (a byte-level model can emit half a character).
+// valid UTF-8 (a byte-level model can emit half a character); model output made safe to stream
+// to a terminal.
 #pragma once
 #include <string>
 #include <string_view>
@@ -20,6 +21,30 @@ inline std::string printable(std::string_view s, size_t max_shown = 96) {
     }
   }
   if (s.size() > max_shown) out += strfmt("... (%zu bytes)", s.size());
+  return out;
+}
+
+// Model output shown on a terminal: a token can decode to any byte, and a raw ESC, SO or CSI
+// (C1, U+009B) from the model would drive the terminal — shift it to line-drawing glyphs,
+// clear it, move the cursor over earlier text. C0 controls other than newline and tab, and DEL,
+// are shown in caret notation (ESC as ^[, as `cat -v` does), C1 controls as <U+0085>. Text
+// decoded for output is whole characters (StreamDecoder holds back a split one), so a C1
+// control's two bytes arrive together.
+inline std::string terminal_safe(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t k = 0; k < s.size(); ++k) {
+    const auto b = static_cast<unsigned char>(s[k]);
+    if ((b < 0x20 && b != '\n' && b != '\t') || b == 0x7f) {
+      out += '^';
+      out += char(b ^ 0x40);
+    } else if (b == 0xC2 && k + 1 < s.size() && static_cast<unsigned char>(s[k + 1]) <= 0x9F &&
+               static_cast<unsigned char>(s[k + 1]) >= 0x80) {
+      out += strfmt("<U+%04X>", unsigned(static_cast<unsigned char>(s[++k])));
+    } else {
+      out += char(b);
+    }
+  }
   return out;
 }
 

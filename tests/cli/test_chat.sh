@@ -67,11 +67,36 @@ wait_prompts 4
 $T send-keys -t chat '/max 100000' Enter
 wait_prompts 5
 $T send-keys -t chat 'Go on forever' Enter
-sleep 1
+# Ctrl-C once the answer shows (a Ctrl-C while the line editor still reads would end chat).
+answering() { [ "$(screen | sed -n '/^> Go on forever/,$p' | grep -c .)" -ge 2 ]; }
+for ((i = 0; i < 300; i++)); do answering && break; sleep 0.1; done
 $T send-keys -t chat C-c
 check "tty: Ctrl-C stops the answer" wait_for '\[stopped\]' 30
 $T send-keys -t chat '/save '"$W/tty.json" Enter
 check "tty: still running after Ctrl-C (/save answers)" wait_for "saved 6 messages" 30
 $T send-keys -t chat C-d
 check "tty: Ctrl-D quits with status 0" wait_for 'CHAT-EXITED 0' 30
+
+# The random model's text holds control bytes (ESC, SO, ...) that would drive the terminal (SO
+# once turned "[stopped]" into line-drawing glyphs): on a terminal `run` shows them in caret
+# notation, into a pipe it writes them as they are.
+RUN=("$FRUGAL" run -m "$M" -p 'Go on' -n 200 --temp 0 --ignore-eos)
+"${RUN[@]}" >"$W/run.raw" 2>/dev/null
+$T new-session -d -s run -x 160 -y 50 "$(printf "%q " "${RUN[@]}") 2>/dev/null; echo RUN-EXITED; sleep 60"
+wait_run() { $T capture-pane -p -J -t run | grep -q RUN-EXITED; }
+for ((i = 0; i < 300; i++)); do wait_run && break; sleep 0.1; done
+$T capture-pane -p -J -t run >"$W/run.tty"
+check "tty: run shows the model's control bytes in caret notation" $PY -c "
+import re
+raw = open('$W/run.raw', 'rb').read().decode()
+tty = open('$W/run.tty').read().split('RUN-EXITED')[0]
+ctl = [c for c in raw if (ord(c) < 32 and c not in '\n\t') or 0x7f <= ord(c) <= 0x9f]
+assert ctl, 'the model wrote no control byte: nothing tested'
+def safe(c):
+    b = ord(c)
+    if (b < 32 and c not in '\n\t') or b == 127: return '^' + chr(b ^ 64)
+    return '<U+%04X>' % b if 0x80 <= b <= 0x9f else c
+want = re.sub(r'\s', '', ''.join(map(safe, raw)))
+got = re.sub(r'\s', '', tty)
+assert want == got, (want[:300], got[:300])"
 finish

@@ -23,3 +23,14 @@ TEST(Text, PrintableEscapesAndCuts) {
   EXPECT_EQ(printable("a\nb'\\"), "a\\x0ab\\x27\\x5c");
   EXPECT_EQ(printable(std::string(10, 'x'), 4), "xxxx... (10 bytes)");
 }
+
+TEST(Text, TerminalSafeDefusesControls) {
+  using frugal::terminal_safe;
+  EXPECT_EQ(terminal_safe("plain text\n\tindented \xE2\x82\xAC"), "plain text\n\tindented \xE2\x82\xAC");
+  // SO (shift to line drawing), ESC c (reset), a CSI clear, BEL, CR, DEL.
+  EXPECT_EQ(terminal_safe("a\x0e" "b\x1b" "c\x1b[2J\x07\r\x7f"), "a^Nb^[c^[[2J^G^M^?");
+  EXPECT_EQ(terminal_safe(std::string("\0", 1)), "^@");
+  // C1 controls (two UTF-8 bytes); the characters right after them are ordinary text.
+  EXPECT_EQ(terminal_safe("x\xC2\x9B" "2J\xC2\x85y\xC2\xA0z"), "x<U+009B>2J<U+0085>y\xC2\xA0z");
+  EXPECT_EQ(terminal_safe("\xC2"), "\xC2");  // a lone lead byte is not a control
+}
