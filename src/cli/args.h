@@ -102,10 +102,14 @@ class Args {
   }
   const std::vector<std::string>& positional() const { return pos_; }
   // Call after all get()s: rejects declared options that this use of the command does not
-  // read (e.g. a stage's option given to another stage).
-  void check_unused() const {
+  // read (e.g. a stage's option given to another stage), and positional arguments past the
+  // command's max_positional (`run -p Go on` would otherwise drop "on" without a word).
+  void check_unused(size_t max_positional = 0) const {
     for (auto& [k, v] : opts_)
       if (!used_.count(k)) fail("option %s does not apply here (see --help)", k.c_str());
+    if (pos_.size() > max_positional)
+      fail("unexpected argument '%s'%s (see --help)", pos_[max_positional].c_str(),
+           max_positional == 0 ? "; a value with spaces needs quotes" : "");
   }
 
  private:

@@ -30,7 +30,7 @@ int cmd_convert(int argc, char** argv) {
   Args a(argc, argv, kHelp);
   std::string out = a.get({"-o", "--output"});
   std::string type = a.get({"--type"}, "BF16");
-  a.check_unused();
+  a.check_unused(1);
   const auto& pos = a.positional();
   if (pos.size() != 1 || out.empty())
     fail("usage: frugal convert HF_DIR -o OUT.gguf [--type TYPE]   (TYPE: %s; default BF16)", file_type_names());

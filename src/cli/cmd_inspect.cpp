@@ -53,7 +53,7 @@ int cmd_inspect(int argc, char** argv) {
   const int64_t ranks = a.get_int({"--ranks"}, 0);
   std::string path = a.get({"-m", "--model"});
   LoadOptions lo = load_options_from(a);
-  a.check_unused();
+  a.check_unused(path.empty() ? 1 : 0);
   if (path.empty() && !a.positional().empty()) path = a.positional()[0];
   if (path.empty()) fail("usage: frugal inspect FILE|HF_DIR [--tensors] [--load-as TYPE]");
 

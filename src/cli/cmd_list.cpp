@@ -48,7 +48,7 @@ int cmd_list(int argc, char** argv) {
   eo.cache.ram_bytes = a.get_int({"--cache-ram-mb"}, 2048) << 20;
   LoadOptions lo = load_options_from(a);
   lo.progress = false;
-  a.check_unused();
+  a.check_unused(1);
   const std::string dir = a.positional().empty() ? "." : a.positional()[0];
   const int64_t budget = max_memory_from(budget_text);
   const auto specs = server::scan_models_dir(dir);

@@ -61,7 +61,7 @@ const CommandHelp kHelp{
 
 int cmd_quantize(int argc, char** argv) {
   Args a(argc, argv, kHelp);
-  a.check_unused();
+  a.check_unused(3);
   const auto& pos = a.positional();
   if (pos.size() != 3)
     fail("usage: frugal quantize IN.gguf OUT.gguf TYPE   (TYPE: %s)", file_type_names());

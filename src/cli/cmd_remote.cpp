@@ -71,7 +71,7 @@ std::string duration(double s) {
 int load_or_unload(int argc, char** argv, bool load) {
   Args a(argc, argv, load ? kLoadHelp : kUnloadHelp);
   Remote r(a);
-  a.check_unused();
+  a.check_unused(1);
   if (a.positional().size() != 1) fail("usage: frugal %s NAME [--url URL]", load ? "load" : "unload");
   const double t0 = now_seconds();
   const json j = r.call("POST", load ? "/models/load" : "/models/unload", {{"model", a.positional()[0]}});

@@ -45,7 +45,6 @@ int cmd_template(int argc, char** argv) {
   const bool add_gen = a.flag({"--add-generation-prompt"});
   const std::vector<std::string> vars = a.get_all({"--var"});
   a.check_unused();
-  if (!a.positional().empty()) fail("unexpected argument '%s'", a.positional()[0].c_str());
   if (model.empty() == tmpl_file.empty()) fail("give exactly one of -m MODEL or --template FILE");
   if (messages_file.empty()) fail("--messages F.json is required (a JSON list of messages)");
 

@@ -68,7 +68,6 @@ int cmd_tokenize(int argc, char** argv) {
     o.add_special = a.flag({"--add-special"});
     o.parse_special = !a.flag({"--split-special"});
     a.check_unused();
-    if (!a.positional().empty()) fail("unexpected argument '%s'", a.positional()[0].c_str());
     if (model.empty()) fail("-m FILE_OR_DIR is required (a GGUF file or a folder with tokenizer.json)");
     if (a.has("--text") + a.has("-p") + a.has("--prompt") + !file.empty() != 1)
       fail("give exactly one of --text STR or --file F.jsonl");

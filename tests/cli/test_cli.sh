@@ -48,6 +48,8 @@ check "bench --membw-mb 0 skips the probe" bash -c "'$FRUGAL' bench -m '$f' -p 4
 # Bad input.
 expect_error "run: no -m and no default model" "FRUGAL_DEFAULT_MODEL=.*no such file" env FRUGAL_DEFAULT_MODEL="$W/none.gguf" "$FRUGAL" run -p hi
 expect_error "unknown option" "unknown option --bogus" "$FRUGAL" run -m "$f" -p x --bogus 1
+expect_error "run: a stray argument (an unquoted prompt)" "unexpected argument .on.; a value with spaces needs quotes" "$FRUGAL" run -m "$f" -p Go on
+expect_error "quantize: a fourth argument" "unexpected argument .extra." "$FRUGAL" quantize "$f" "$W/q.gguf" Q8_0 extra
 expect_error "missing file" "nope.gguf.*(cannot open|No such)" "$FRUGAL" run -m "$W/nope.gguf" -p x
 head -c 5000 /dev/urandom > "$W/random.gguf"
 expect_error "not a GGUF file" "random.gguf" "$FRUGAL" inspect "$W/random.gguf"
