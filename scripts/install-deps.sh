@@ -4,6 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
+  ccache                            # compiler cache: a fresh clone's builds reuse the last build's objects
   clang libclang-rt-14-dev          # libFuzzer targets
   libpcre2-dev                      # tokenizer pre-tokenizer regexes (Unicode properties)
   libutf8proc-dev                   # NFC normalization (Qwen tokenizers)
