@@ -167,9 +167,9 @@ void register_all() {
     for (DType t : types) {
       for (const Shape& s : shapes) {
         // 32 and 64: a MoE expert's share of a prefill batch (512 tokens x 6 of 64 experts).
-        for (int64_t n_tok : {int64_t(1), int64_t(4), int64_t(16), int64_t(32), int64_t(64), int64_t(128), int64_t(512)}) {
+        for (int64_t n_tok : {int64_t(1), int64_t(4), int64_t(8), int64_t(16), int64_t(32), int64_t(64), int64_t(128), int64_t(512)}) {
           if (isa == Isa::Scalar && n_tok > 1) continue;  // minutes, and not a real path
-          if (isa != Isa::Avx512 && (n_tok > 128 || n_tok == 16 || n_tok == 32 || n_tok == 64)) continue;
+          if (isa != Isa::Avx512 && (n_tok > 128 || n_tok == 8 || n_tok == 16 || n_tok == 32 || n_tok == 64)) continue;
           std::string name = std::string(n_tok == 1 ? "gemv/" : "gemm/") + dtype_name(t) + "/" +
                              isa_name(isa) + "/" + s.name + "/tok:" + std::to_string(n_tok);
           benchmark::RegisterBenchmark(
