@@ -26,6 +26,9 @@ struct MembwPass {
 
 struct MembwResult {
   double read_gb_s = 0, copy_gb_s = 0, triad_gb_s = 0;  // best pass of each kernel
+  // read_gb_s is the better of the plain read loop and the one with software prefetch
+  // (membw_loops.h: which wins depends on the CPU and on how many cores share the memory).
+  double read_plain_gb_s = 0, read_prefetched_gb_s = 0;
   size_t buffer_bytes = 0;
 };
 
@@ -40,7 +43,7 @@ class BandwidthProbe {
   BandwidthProbe(const BandwidthProbe&) = delete;
   BandwidthProbe& operator=(const BandwidthProbe&) = delete;
 
-  MembwPass read();
+  MembwPass read(bool prefetched = false);
   MembwPass copy();
   MembwPass triad();  // a = b + 3 * c, in doubles
   MembwResult best_of(int passes);

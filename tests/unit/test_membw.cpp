@@ -61,6 +61,9 @@ TEST(Membw, EachKernelTouchesExactlyWhatItCounts) {
     MembwPass r = probe.read();
     EXPECT_EQ(r.bytes, n);
     EXPECT_EQ(probe.checksum(), want);  // every word loaded once, none twice
+    MembwPass rp = probe.read(/*prefetched=*/true);
+    EXPECT_EQ(rp.bytes, n);
+    EXPECT_EQ(probe.checksum(), want);  // the prefetching loop too
 
     MembwPass c = probe.copy();
     EXPECT_EQ(c.bytes, n);  // n/2 read + n/2 written
@@ -71,7 +74,7 @@ TEST(Membw, EachKernelTouchesExactlyWhatItCounts) {
     const double* d = reinterpret_cast<const double*>(probe.words());
     const size_t third = n / 3 / sizeof(double);
     for (size_t k = 0; k < third; k += 997) ASSERT_EQ(d[k], d[third + k] + 3.0 * d[2 * third + k]) << k;
-    for (const MembwPass& p : {r, c, t}) EXPECT_GT(p.seconds, 0);
+    for (const MembwPass& p : {r, rp, c, t}) EXPECT_GT(p.seconds, 0);
   }
 }
 
@@ -86,7 +89,7 @@ TEST(Membw, ReadMeasuresWithinASaneRangeOfMemcpy) {
   std::vector<char> src(n, 1), dst(n, 2);
   double read_best = 0, memcpy_best = 0;
   for (int pass = 0; pass < 5; ++pass) {
-    read_best = std::max(read_best, probe.read().gb_s());
+    read_best = std::max({read_best, probe.read().gb_s(), probe.read(true).gb_s()});
     const double t0 = seconds_now();
     std::memcpy(dst.data(), src.data(), n);
     const double dt = seconds_now() - t0;
@@ -97,9 +100,10 @@ TEST(Membw, ReadMeasuresWithinASaneRangeOfMemcpy) {
   EXPECT_LT(read_best, 1000);
   EXPECT_GT(read_best, 0.25 * memcpy_best) << "read " << read_best << " GB/s, memcpy " << memcpy_best;
   MembwResult all = probe.best_of(2);
-  for (double g : {all.read_gb_s, all.copy_gb_s, all.triad_gb_s}) {
+  for (double g : {all.read_plain_gb_s, all.read_prefetched_gb_s, all.copy_gb_s, all.triad_gb_s}) {
     EXPECT_GT(g, 0.5);
     EXPECT_LT(g, 1000);
   }
+  EXPECT_EQ(all.read_gb_s, std::max(all.read_plain_gb_s, all.read_prefetched_gb_s));
   EXPECT_EQ(all.buffer_bytes, n);
 }
