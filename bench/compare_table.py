@@ -78,10 +78,12 @@ def main():
 
     start, end = load(os.path.join(out, "membw-start.json")), load(os.path.join(out, "membw-end.json"))
     print()
-    print(f"| bandwidth probe ({start['threads']} threads, {start['buffer_bytes'] / 2**20:.0f} MiB) | read GB/s | copy GB/s | triad GB/s |")
+    print(f"| bandwidth probe ({start['threads']} threads, {start['buffer_bytes'] / 2**20:.0f} MiB) | read GB/s "
+          "(plain / prefetched loop) | copy GB/s | triad GB/s |")
     print("|---|---|---|---|")
     for name, m in (("start", start), ("end", end)):
-        print(f"| {name} | {m['read_gb_s']:.1f} | {m['copy_gb_s']:.1f} | {m['triad_gb_s']:.1f} |")
+        loops = f" ({m['read_plain_gb_s']:.1f} / {m['read_prefetched_gb_s']:.1f})" if "read_plain_gb_s" in m else ""
+        print(f"| {name} | {m['read_gb_s']:.1f}{loops} | {m['copy_gb_s']:.1f} | {m['triad_gb_s']:.1f} |")
 
     # The higher read figure: the ceiling this machine showed during the run (see
     # src/cli/bench_roofline.cpp for why read, not copy or triad).
