@@ -26,37 +26,22 @@ struct Vec {
   typedef double D __attribute__((vector_size(W), aligned(W), may_alias));
 };
 
-template <size_t W>
+// Read every word once. With Prefetch > 0 each line is also asked for Prefetch bytes ahead,
+// as the decode kernels ask for their weights (matmul_simd_common.h, kPfAhead): a core's read
+// rate is bounded by the misses it keeps in flight, and software prefetches add to what the
+// hardware prefetcher issues. With few cores the plain loop can read slower than decoding does
+// (measured: 25.8 GB/s against decode's 28 GB/s, 2 cores), which made a roofline fraction
+// above 100 %.
+constexpr size_t kReadPrefetch = 8192;
+template <size_t W, size_t Prefetch>
 uint64_t read(const char* p, size_t bytes) {
   using U = typename Vec<W>::U;
   const U* v = reinterpret_cast<const U*>(p);
   U a0 = {}, a1 = {}, a2 = {}, a3 = {};
   for (size_t i = 0, n = bytes / W; i < n; i += 4) {
-    a0 += v[i];
-    a1 += v[i + 1];
-    a2 += v[i + 2];
-    a3 += v[i + 3];
-  }
-  U s = (a0 + a1) + (a2 + a3);
-  uint64_t r = 0;
-  for (size_t k = 0; k < W / 8; ++k) r += s[k];
-  return r;
-}
-
-// The same sum with each line asked for kReadPrefetch bytes ahead, as the decode kernels ask
-// for their weights (matmul_simd_common.h, kPfAhead): a core's read rate is bounded by the
-// misses it keeps in flight, and software prefetches add to what the hardware prefetcher
-// issues. With few cores the plain loop can read slower than decoding does (measured: 25.8
-// GB/s against decode's 28 GB/s, 2 cores), which made a roofline fraction above 100 %.
-constexpr size_t kReadPrefetch = 8192;
-template <size_t W>
-uint64_t read_prefetched(const char* p, size_t bytes) {
-  using U = typename Vec<W>::U;
-  const U* v = reinterpret_cast<const U*>(p);
-  U a0 = {}, a1 = {}, a2 = {}, a3 = {};
-  for (size_t i = 0, n = bytes / W; i < n; i += 4) {
     // Past the end it only names lines nobody reads; prefetches never fault.
-    for (size_t o = 0; o < 4 * W; o += 64) __builtin_prefetch(p + i * W + kReadPrefetch + o, 0, 2);
+    if constexpr (Prefetch > 0)
+      for (size_t o = 0; o < 4 * W; o += 64) __builtin_prefetch(p + i * W + Prefetch + o, 0, 2);
     a0 += v[i];
     a1 += v[i + 1];
     a2 += v[i + 2];
@@ -101,7 +86,7 @@ void triad(double* a, const double* b, const double* c, double scalar, size_t n)
 
 template <size_t W>
 const MembwLoops& loops() {
-  static const MembwLoops l = {&read<W>, &read_prefetched<W>, &copy<W>, &triad<W>};
+  static const MembwLoops l = {&read<W, 0>, &read<W, kReadPrefetch>, &copy<W>, &triad<W>};
   return l;
 }
 
