@@ -17,7 +17,6 @@
 #include "cli/default_model.h"
 #include "cli/common.h"
 #include "cli/line_input.h"
-#include "core/text.h"
 #include "core/tmp_file.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
@@ -60,7 +59,7 @@ struct ChatOptions {
   bool show_reasoning = true;
   std::optional<bool> thinking;     // template variable enable_thinking / thinking
   bool color = false;
-  bool terminal = false;  // stdout is a terminal: the model's text goes through terminal_safe
+  bool terminal = false;  // stdout is a terminal (print_model_text)
 };
 
 // Prints deltas as they come: reasoning dimmed (or counted when collapsed), then the answer.
@@ -108,7 +107,7 @@ class Printer {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
   }
-  void model_text(const std::string& s) { out(o_.terminal ? terminal_safe(s) : s); }
+  void model_text(const std::string& s) { print_model_text(s, o_.terminal); }
 
  private:
   const ChatOptions& o_;

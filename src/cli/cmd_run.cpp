@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/default_model.h"
 #include "cli/common.h"
-#include "core/text.h"
 #include "formats/gguf.h"
 #include "runtime/generator.h"
 
@@ -87,7 +86,6 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "note: %s has no MTP module; --mtp ignored\n", model_path.c_str());
   Generator gen(model, n_ctx, sp, pool, use_mtp);
 
-  // On a terminal the model's text is shown defused (core/text.h); a pipe gets it byte for byte.
   const bool terminal = isatty(STDOUT_FILENO);
   std::fputs(prompt.c_str(), stdout);
   std::fflush(stdout);
@@ -106,15 +104,10 @@ int cmd_run(int argc, char** argv) {
     }
     const int32_t next = toks[i];
     if (!ignore_eos && tok.is_end_of_generation(next)) break;
-    std::string piece = dec.push(next);
-    if (terminal) piece = terminal_safe(piece);
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
+    print_model_text(dec.push(next), terminal);
     ++n_gen;
   }
-  std::string rest = dec.flush();
-  if (terminal) rest = terminal_safe(rest);
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  print_model_text(dec.flush(), terminal);
   double t2 = now_seconds();
   std::fprintf(stdout, "\n");
   std::fflush(stdout);

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "core/progress.h"
+#include "core/text.h"
 #include "dist/mpi_world.h"
 #include "formats/gguf.h"
 #include "formats/json_file.h"
@@ -106,6 +108,13 @@ int64_t max_memory_from(const std::string& text) {
   auto b = server::parse_byte_size(text);
   if (!b) fail("--max-memory: '%s' is not a size (\"16GiB\", \"512MiB\", or bytes)", text.c_str());
   return *b;
+}
+
+void print_model_text(std::string_view text, bool terminal) {
+  const std::string safe = terminal ? terminal_safe(text) : std::string();
+  const std::string_view out = terminal ? std::string_view(safe) : text;
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
 }
 
 }  // namespace frugal::cli

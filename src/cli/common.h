@@ -2,6 +2,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "chat/model_template.h"
 #include "core/clock.h"
@@ -47,5 +48,10 @@ int threads_from(Args& a);
 int64_t default_ctx(const Model& m, int64_t requested);
 // --max-memory as bytes: its size text ("16GiB"), or 90 % of the machine's RAM when empty.
 int64_t max_memory_from(const std::string& text);
+
+// Streams the model's text to stdout (flushed): on a terminal through terminal_safe
+// (core/text.h), since a token can decode to control bytes that would drive it; into a pipe
+// byte for byte. `run` and `chat` print what the model says through this.
+void print_model_text(std::string_view text, bool terminal);
 
 }  // namespace frugal::cli

@@ -38,14 +38,19 @@ T="tmux -L frugal-test-$$ -f /dev/null"
 trap '$T kill-server 2>/dev/null; rm -rf "$W"' EXIT
 screen() { $T capture-pane -p -e -t chat -S -; }
 prompts() { screen | grep -cE '^>( |$)'; }
+poll() {  # poll SECONDS CMD...: until CMD succeeds, every 0.1 s
+  local i n=$(($1 * 10)); shift
+  for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+has_prompts() { [ "$(prompts)" -ge "$1" ]; }
+on_screen() { screen | grep -qE -e "$1"; }
 wait_prompts() {  # wait_prompts N: until N prompts are on the screen (the previous answer ended)
-  local i
-  for ((i = 0; i < 600; i++)); do [ "$(prompts)" -ge "$1" ] && return 0; sleep 0.1; done
+  poll 60 has_prompts "$1" && return 0
   echo "--- screen:"; screen | tail -20; return 1
 }
 wait_for() {  # wait_for REGEX [SECONDS]: poll the screen
-  local i
-  for ((i = 0; i < ${2:-30} * 10; i++)); do screen | grep -qE -e "$1" && return 0; sleep 0.1; done
+  poll "${2:-30}" on_screen "$1" && return 0
   echo "--- screen:"; screen | tail -20; return 1
 }
 $T new-session -d -s chat -x 160 -y 50 \
@@ -69,7 +74,7 @@ wait_prompts 5
 $T send-keys -t chat 'Go on forever' Enter
 # Ctrl-C once the answer shows (a Ctrl-C while the line editor still reads would end chat).
 answering() { [ "$(screen | sed -n '/^> Go on forever/,$p' | grep -c .)" -ge 2 ]; }
-for ((i = 0; i < 300; i++)); do answering && break; sleep 0.1; done
+poll 30 answering
 $T send-keys -t chat C-c
 check "tty: Ctrl-C stops the answer" wait_for '\[stopped\]' 30
 $T send-keys -t chat '/save '"$W/tty.json" Enter
@@ -83,8 +88,8 @@ check "tty: Ctrl-D quits with status 0" wait_for 'CHAT-EXITED 0' 30
 RUN=("$FRUGAL" run -m "$M" -p 'Go on' -n 200 --temp 0 --ignore-eos)
 "${RUN[@]}" >"$W/run.raw" 2>/dev/null
 $T new-session -d -s run -x 160 -y 50 "$(printf "%q " "${RUN[@]}") 2>/dev/null; echo RUN-EXITED; sleep 60"
-wait_run() { $T capture-pane -p -J -t run | grep -q RUN-EXITED; }
-for ((i = 0; i < 300; i++)); do wait_run && break; sleep 0.1; done
+run_ended() { $T capture-pane -p -J -t run | grep -q RUN-EXITED; }
+poll 30 run_ended
 $T capture-pane -p -J -t run >"$W/run.tty"
 check "tty: run shows the model's control bytes in caret notation" $PY -c "
 import re
