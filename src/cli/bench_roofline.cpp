@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+
+#include "core/error.h"
 
 namespace frugal::cli {
 
@@ -55,6 +58,12 @@ void warn_about_roofline(const Roofline& r, double bytes_per_tok, const MembwRes
 }
 
 namespace {
+// "read R (plain P, prefetched Q), copy C, triad T": one probe's figures, GB/s.
+std::string membw_figures(const MembwResult& m) {
+  return strfmt("read %.1f (plain %.1f, prefetched %.1f), copy %.1f, triad %.1f", m.read_gb_s, m.read_plain_gb_s,
+                m.read_prefetched_gb_s, m.copy_gb_s, m.triad_gb_s);
+}
+
 nlohmann::json membw_json(const MembwResult& m) {
   return {{"read_gb_s", m.read_gb_s},
           {"read_plain_gb_s", m.read_plain_gb_s},
@@ -88,10 +97,8 @@ void print_roofline(const Roofline& r, double bytes_per_tok, const MembwResult& 
   }
   std::printf("\nmemory bandwidth, GB/s (%d threads, best of 5 passes over %.0f MiB):\n", threads,
               double(std::max(before.buffer_bytes, after.buffer_bytes)) / (1 << 20));
-  std::printf("  before the run: read %.1f (plain %.1f, prefetched %.1f), copy %.1f, triad %.1f\n", before.read_gb_s,
-              before.read_plain_gb_s, before.read_prefetched_gb_s, before.copy_gb_s, before.triad_gb_s);
-  std::printf("  after the run:  read %.1f (plain %.1f, prefetched %.1f), copy %.1f, triad %.1f\n", after.read_gb_s,
-              after.read_plain_gb_s, after.read_prefetched_gb_s, after.copy_gb_s, after.triad_gb_s);
+  std::printf("  before the run: %s\n", membw_figures(before).c_str());
+  std::printf("  after the run:  %s\n", membw_figures(after).c_str());
   std::printf("read per token (weights + KV): %.3f GB; tg roofline at %.1f GB/s read: %.2f tok/s", bytes_per_tok / 1e9, r.bw_gb_s,
               r.tok_s);
   if (r.frac > 0) std::printf("; tg = %.0f%% of it (min %.0f%%, max %.0f%%)", r.frac * 100, r.frac_min * 100, r.frac_max * 100);
@@ -108,11 +115,8 @@ int bench_membw(int threads, size_t bytes, bool json) {
     j["llc_bytes"] = kernels::last_level_cache_bytes();
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf(
-        "memory bandwidth, GB/s (%d threads, best of 5 passes over %.0f MiB): read %.1f (plain %.1f, prefetched %.1f), "
-        "copy %.1f, triad %.1f\n",
-        threads, double(m.buffer_bytes) / (1 << 20), m.read_gb_s, m.read_plain_gb_s, m.read_prefetched_gb_s, m.copy_gb_s,
-        m.triad_gb_s);
+    std::printf("memory bandwidth, GB/s (%d threads, best of 5 passes over %.0f MiB): %s\n", threads,
+                double(m.buffer_bytes) / (1 << 20), membw_figures(m).c_str());
   }
   return 0;
 }
