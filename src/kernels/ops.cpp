@@ -31,6 +31,21 @@ void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
   }
 }
 
+double exp_weights(const float* x, int64_t n, float mx, float inv_t, float* out) {
+  if (active_isa() == Isa::Avx512) return exp_weights_avx512(x, n, mx, inv_t, out);
+  return exp_weights_ref(x, n, mx, inv_t, out);
+}
+
+double exp_weights_ref(const float* x, int64_t n, float mx, float inv_t, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = std::exp((x[i] - mx) * inv_t);
+    if (out) out[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
 void softmax(float* x, int64_t n) {
   float mx = -INFINITY;
   for (int64_t i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include "kernels/ops.h"
+
 namespace frugal {
 
 namespace {
@@ -27,7 +29,7 @@ void Sampler::reset() {
 
 void Sampler::accept(int32_t token) { history_.push_back(token); }
 
-int32_t Sampler::draw() {
+int32_t Sampler::draw(const float* full) {
   size_t n = cands_.size();
   if (p_.top_k > 0 && size_t(p_.top_k) < n) {
     std::nth_element(cands_.begin(), cands_.begin() + p_.top_k, cands_.end(), by_logit);
@@ -37,8 +39,15 @@ int32_t Sampler::draw() {
   float mx = -INFINITY;
   for (size_t i = 0; i < n; ++i) mx = std::max(mx, cands_[i].logit);
   const double inv_t = 1.0 / double(p_.temperature);
+  // The mass of the whole distribution, which only top-p needs.
   double z = 0;
-  for (size_t i = 0; i < n; ++i) z += std::exp((double(cands_[i].logit) - mx) * inv_t);
+  if (p_.top_p < 1) {
+    if (full) {
+      z = kernels::exp_weights(full, n_vocab_, mx, float(inv_t), nullptr);
+    } else {
+      for (size_t i = 0; i < n; ++i) z += std::exp((double(cands_[i].logit) - mx) * inv_t);
+    }
+  }
   // min-p keeps p >= min_p * p_max, i.e. logit >= max + T ln(min_p): a filter, no sort.
   if (p_.min_p > 0) {
     const double cut = double(mx) + double(p_.temperature) * std::log(double(p_.min_p));
@@ -121,11 +130,47 @@ int32_t Sampler::pick(const float* logits) {
       cands_.resize(k);
     }
     std::sort(cands_.begin(), cands_.end(), by_logit);
-  } else {
-    cands_.resize(size_t(n_vocab_));
-    for (int32_t i = 0; i < n_vocab_; ++i) cands_[size_t(i)] = {i, l[i]};
+    return draw(nullptr);
   }
-  return draw();
+  if (p_.min_p <= 0 && p_.top_p >= 1) return draw_all(l);
+  cands_.resize(size_t(n_vocab_));
+  for (int32_t i = 0; i < n_vocab_; ++i) cands_[size_t(i)] = {i, l[i]};
+  return draw(l);
+}
+
+// The same draw as draw() over the whole vocabulary in id order with nothing cut (OpenAI's
+// defaults: temperature only), without building candidates: vectorized weights, then the
+// cumulative scan skips whole blocks whose mass r outlasts (four independent sums per block,
+// not one dependent subtraction per token).
+int32_t Sampler::draw_all(const float* l) {
+  const size_t n = size_t(n_vocab_);
+  float mx = -INFINITY;
+  for (size_t i = 0; i < n; ++i) mx = std::max(mx, l[i]);
+  weights_.resize(n);
+  const float* w = weights_.data();
+  const double total = kernels::exp_weights(l, int64_t(n), mx, float(1.0 / double(p_.temperature)), weights_.data());
+  double r = rng_.uniform() * total;
+  constexpr size_t kBlock = 64;
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    double s[4] = {0, 0, 0, 0};
+    for (size_t j = 0; j < kBlock; ++j) s[j % 4] += w[i + j];
+    const double b = (s[0] + s[1]) + (s[2] + s[3]);
+    if (r < b) break;
+    r -= b;
+  }
+  size_t last = n;  // the last token with weight scanned, if rounding leaves r >= 0 to the end
+  for (; i < n; ++i) {
+    if (w[i] == 0) continue;
+    last = i;
+    r -= w[i];
+    if (r < 0) return int32_t(i);
+  }
+  if (last == n) {  // nothing with weight from r's block on: the last token with weight
+    for (size_t k = n; k-- > 0;)
+      if (w[k] > 0) return int32_t(k);
+  }
+  return int32_t(last);
 }
 
 }  // namespace frugal

@@ -41,7 +41,9 @@ class Sampler {
   const SamplerParams& params() const { return p_; }
 
  private:
-  int32_t draw();  // temperature > 0
+  // temperature > 0. full: the logits when cands_ is the whole vocabulary in id order.
+  int32_t draw(const float* full);
+  int32_t draw_all(const float* logits);  // temperature alone, over the whole vocabulary
   struct Cand {
     int32_t id;
     float logit;
@@ -53,6 +55,7 @@ class Sampler {
   std::vector<Cand> cands_;
   std::vector<float> penalized_;  // the logits after the penalties
   std::vector<double> prob_;
+  std::vector<float> weights_;  // draw_all's, one per vocabulary entry
   std::unordered_map<int32_t, int32_t> counts_;
 };
 

@@ -1,6 +1,7 @@
 // Per-row operations against plain double-precision definitions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -91,5 +92,39 @@ TEST(Ops, SiluMulAvx512MatchesScalar) {
     for (int64_t i = 0; i < n; ++i)
       ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-6 * std::fabs(ref[size_t(i)]) + 1e-37) << "n " << n << " g " << g[size_t(i)];
     EXPECT_EQ(got[size_t(n)], 42.f) << "wrote past the end";
+  }
+}
+
+// The sampler's weights, AVX-512 against the scalar twin and against exp in double: ordinary
+// logits at several temperatures, -inf (a masked token) exactly 0, far-below-max values that
+// underflow, and lengths ending in a partial vector.
+TEST(Ops, ExpWeightsMatchesScalarAndDouble) {
+  for (int64_t n : {1, 15, 16, 17, 1000, 151936}) {
+    auto x = randn(size_t(n), 9);
+    for (int64_t i = 0; i < n; ++i) x[size_t(i)] *= 6.f;
+    const float tails[] = {-INFINITY, -200.f, -87.f, -1e30f};
+    for (int64_t i = 1; i < n && i < 5; ++i) x[size_t(i)] = tails[i - 1];
+    float mx = -INFINITY;
+    for (float v : x) mx = std::max(mx, v);
+    for (float inv_t : {1.0f, 1.0f / 0.6f, 1.0f / 1.7f}) {
+      std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 42.f);
+      const double s_ref = exp_weights_ref(x.data(), n, mx, inv_t, ref.data());
+      double s_d = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double a = (double(x[size_t(i)]) - mx) * inv_t, e = std::exp(a);
+        s_d += e;
+        // The argument is rounded to float first: its relative error 2^-24 scales by |a|.
+        ASSERT_NEAR(ref[size_t(i)], e, (e > 0 ? (2e-7 + 1.2e-7 * std::fabs(a)) * e : 0) + 1e-37) << i;
+      }
+      EXPECT_NEAR(s_ref, s_d, 1e-6 * s_d);
+      EXPECT_EQ(exp_weights(x.data(), n, mx, inv_t, nullptr), exp_weights(x.data(), n, mx, inv_t, got.data()));
+      if (n > 1) EXPECT_EQ(got[1], 0.f) << "a masked logit must weigh exactly 0";
+      if (detected_isa() != Isa::Avx512) continue;
+      const double s_avx = exp_weights_avx512(x.data(), n, mx, inv_t, got.data());
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_NEAR(got[size_t(i)], ref[size_t(i)], 1e-6 * ref[size_t(i)] + 1e-37) << "n " << n << " x " << x[size_t(i)];
+      EXPECT_EQ(got[size_t(n)], 42.f) << "wrote past the end";
+      EXPECT_NEAR(s_avx, s_ref, 1e-6 * s_ref);
+    }
   }
 }

@@ -173,3 +173,33 @@ TEST(Sampler, TopKOverLargeVocabularyKeepsExactlyTheKBest) {
   std::sort(expect.begin(), expect.end());
   EXPECT_EQ(got, expect);
 }
+
+// Temperature alone over the whole vocabulary (OpenAI's defaults) takes its own vectorized
+// path (weights in one pass, the scan skipping whole blocks): its draws must follow
+// softmax(l / T), computed here in double, and never pick a masked (-inf) token. 300 tokens:
+// four whole blocks of 64 and a partial one.
+TEST(Sampler, TemperatureOnlyDrawsFollowTheSoftmax) {
+  const int n = 300, draws = 200000;
+  std::vector<float> l(n);
+  for (int i = 0; i < n; ++i) l[size_t(i)] = float((i * 37) % 101) / 25.0f;
+  for (int i : {0, 64, 150, 299}) l[size_t(i)] = -INFINITY;
+  SamplerParams p;
+  p.temperature = 0.7f;
+  p.top_k = 0;
+  p.top_p = 1;
+  p.min_p = 0;
+  p.seed = 11;
+  Sampler s(p, n);
+  std::vector<int> count(n);
+  for (int i = 0; i < draws; ++i) ++count[size_t(s.pick(l.data()))];
+  double z = 0, mx = *std::max_element(l.begin(), l.end());
+  for (float v : l) z += std::exp((double(v) - mx) / 0.7);
+  for (int i = 0; i < n; ++i) {
+    const double pr = std::exp((double(l[size_t(i)]) - mx) / 0.7) / z, mean = pr * draws;
+    if (pr == 0) {
+      EXPECT_EQ(count[size_t(i)], 0) << "masked token " << i << " drawn";
+      continue;
+    }
+    EXPECT_NEAR(count[size_t(i)], mean, 5 * std::sqrt(mean * (1 - pr)) + 1) << "token " << i;
+  }
+}
