@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "kernels/matmul_kernels.h"
 
@@ -125,6 +126,19 @@ constexpr size_t kPfAhead = 8192;
 // Every cache line of [p, p + n) into L2.
 inline void prefetch_lines(const void* p, size_t n) {
   for (size_t o = 0; o < n; o += 64) _mm_prefetch(static_cast<const char*>(p) + o, _MM_HINT_T1);
+}
+
+// Grow-only per-thread buffer (allocates only when a bigger matrix arrives); kTag keeps the
+// buffers of different users apart when they hold the same type.
+template <class E, int kTag>
+E* grow_buffer(size_t n) {
+  thread_local std::unique_ptr<E[]> buf;
+  thread_local size_t cap = 0;
+  if (n > cap) {
+    buf.reset(new E[n]);
+    cap = n;
+  }
+  return buf.get();
 }
 
 // Per-token views of the quantized activations (layout in matmul_kernels.h).

@@ -18,10 +18,9 @@
 // decodes a tile's rows once per token chunk into a thread-local buffer (KDec) reused by every
 // tile (AVX2; AVX-512 prefill uses the lane-order kernel of matmul_simd_klanes.h instead).
 #pragma once
-#include <memory>
-
 #include "kernels/matmul_simd_k_decode.h"
 #include "kernels/matmul_simd_k_gemv.h"
+#include "kernels/matmul_simd_k_pairs.h"
 
 namespace frugal::kernels {
 namespace {
@@ -116,19 +115,6 @@ void tile_decoded(const GemmArgs& a, const KDec* rows, int64_t r, int64_t t) {
   store_tile<R, T>(a, acc, r, t);
 }
 
-// Grow-only per-thread buffer (allocates only when a bigger matrix arrives); kTag keeps the
-// buffers of different users apart when they hold the same type.
-template <class E, int kTag>
-E* grow_buffer(size_t n) {
-  thread_local std::unique_ptr<E[]> buf;
-  thread_local size_t cap = 0;
-  if (n > cap) {
-    buf.reset(new E[n]);
-    cap = n;
-  }
-  return buf.get();
-}
-
 // Decoded rows of the 64-code path.
 inline KDec* kdec_buffer(size_t n) { return grow_buffer<KDec, 100>(n); }
 
@@ -143,7 +129,11 @@ template <class D, int R, int T>
 void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
   if (a.n_tok <= 2 * T) {
 #if defined(__AVX512F__)
-    gemm_few_tokens<KernelKGemv<typename GemvFor<D>::type>, T>(a, r0, r1);
+    if (a.n_tok >= 2) {
+      gemm_k_pairs<typename GemvFor<D>::type>(a, r0, r1);
+    } else {
+      gemm_few_tokens<KernelKGemv<typename GemvFor<D>::type>, T>(a, r0, r1);
+    }
 #else
     gemm_tiled<KernelKFused<D>, R, T>(a, r0, r1);
 #endif

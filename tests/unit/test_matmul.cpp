@@ -160,9 +160,10 @@ TEST(Matmul, IntegerPathsExactOnQuantizedActivations) {
     for (DType t : kTypes) {
       if (is_float(t)) continue;
       int64_t blk = dtype_traits(t).block_size == 256 ? 256 : 32;
-      // 9 and 33 tokens take the AVX-512 lane kernels (lane-order activations), 97 Q8_0's
+      // 2-8 tokens take the AVX-512 K-quant pair kernel (odd counts: a zero twin), 9 and 33
+      // the lane kernels (lane-order activations), 97 Q8_0's
       // 16-row kernel (K-quants there round their weights: the next test).
-      for (int64_t tok : {1, 4, 7, 9, 33, 97}) {
+      for (int64_t tok : {1, 2, 3, 4, 6, 7, 8, 9, 33, 97}) {
         auto p = make_problem(t, 9, 512, tok, 1234 + uint32_t(tok));
         if (requantized(p, isa)) continue;
         for (int64_t i = 0; i < tok; ++i) {
