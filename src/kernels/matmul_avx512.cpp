@@ -32,8 +32,8 @@ KernelTable make_table() {
   set(DType::BF16, ActFormat::F32, gemm_tiled<KernelFloat<LoadBF16>, kRows, kToks>);
   set(DType::Q4_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ4_0>, kRows, kToks>);
   set(DType::Q5_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ5_0>, kRows, kToks>);
-  // Q8_0 and the K-quants: the decode kernels up to 2 * kToks tokens, the lane-order prefill
-  // kernels (their own activation order) from 2 * kToks + 1 on.
+  // Q8_0 and the K-quants: the decode kernels up to 2 * kToks (Q8_0) or kPairMaxTokens
+  // (K-quants) tokens, the lane-order prefill kernels (their own activation order) after.
   // FRUGAL_PREFILL=lanes keeps the lane kernels for every batch (for K-quants: no 8-bit
   // rounding of the weights; matmul_simd_kr16.h).
   const char* pf = std::getenv("FRUGAL_PREFILL");
@@ -41,7 +41,7 @@ KernelTable make_table() {
   tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, lanes ? gemm_q8_0_lanes<kRows, kToks> : gemm_q8_0_prefill<kRows, kToks>,
                             kRows, 2 * kToks + 1, ActFormat::Q8_0_Lanes};
   auto set_k = [&](DType t, ActFormat f, GemmFn fn) {
-    tb.e[int(t)] = {f, fn, kRows, 2 * kToks + 1, ActFormat::Q8_K_Lanes};
+    tb.e[int(t)] = {f, fn, kRows, kPairMaxTokens + 1, ActFormat::Q8_K_Lanes};
   };
   set_k(DType::Q4_K, DecQ4_K::kAct, lanes ? gemm_k_lanes<DecQ4_K, kRows, kToks> : gemm_k_prefill<DecQ4_K, kRows, kToks>);
   set_k(DType::Q5_K, DecQ5_K::kAct, lanes ? gemm_k_lanes<DecQ5_K, kRows, kToks> : gemm_k_prefill<DecQ5_K, kRows, kToks>);

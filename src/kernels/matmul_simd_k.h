@@ -127,18 +127,21 @@ void gemm_k_rows(const GemmArgs& a, const KDec* dec, int64_t r, int64_t t0, int6
 
 template <class D, int R, int T>
 void gemm_k(const GemmArgs& a, int64_t r0, int64_t r1) {
-  if (a.n_tok <= 2 * T) {
 #if defined(__AVX512F__)
-    if (a.n_tok >= 2) {
-      gemm_k_pairs<typename GemvFor<D>::type>(a, r0, r1);
-    } else {
-      gemm_few_tokens<KernelKGemv<typename GemvFor<D>::type>, T>(a, r0, r1);
-    }
-#else
-    gemm_tiled<KernelKFused<D>, R, T>(a, r0, r1);
-#endif
+  if (a.n_tok == 1) {
+    gemm_few_tokens<KernelKGemv<typename GemvFor<D>::type>, T>(a, r0, r1);
     return;
   }
+  if (a.n_tok <= kPairMaxTokens) {
+    gemm_k_pairs<typename GemvFor<D>::type>(a, r0, r1);
+    return;
+  }
+#else
+  if (a.n_tok <= 2 * T) {
+    gemm_tiled<KernelKFused<D>, R, T>(a, r0, r1);
+    return;
+  }
+#endif
   const int64_t nsb = a.n_cols / kQKK;
   KDec* dec = kdec_buffer(size_t(R * nsb));
   for (int64_t t0 = 0; t0 < a.n_tok; t0 += kTokChunk) {

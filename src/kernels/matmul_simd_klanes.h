@@ -245,7 +245,7 @@ void gemm_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
 
 template <class D, int R, int T>
 void gemm_k_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
-  if (a.n_tok <= 2 * T) {  // decode: KernelEntry::many_tok is 2 * T + 1
+  if (a.n_tok <= kPairMaxTokens) {  // decode: KernelEntry::many_tok is one more
     gemm_k<D, R, T>(a, r0, r1);
     return;
   }

@@ -160,10 +160,10 @@ TEST(Matmul, IntegerPathsExactOnQuantizedActivations) {
     for (DType t : kTypes) {
       if (is_float(t)) continue;
       int64_t blk = dtype_traits(t).block_size == 256 ? 256 : 32;
-      // 2-8 tokens take the AVX-512 K-quant pair kernel (odd counts: a zero twin), 9 and 33
-      // the lane kernels (lane-order activations), 97 Q8_0's
+      // 2-16 tokens take the AVX-512 K-quant pair kernel (odd counts: a zero twin), 9-16 Q8_0's
+      // lane kernels, 17 and 33 every type's (lane-order activations), 97 Q8_0's
       // 16-row kernel (K-quants there round their weights: the next test).
-      for (int64_t tok : {1, 2, 3, 4, 6, 7, 8, 9, 33, 97}) {
+      for (int64_t tok : {1, 2, 3, 4, 6, 7, 8, 9, 15, 16, 17, 33, 97}) {
         auto p = make_problem(t, 9, 512, tok, 1234 + uint32_t(tok));
         if (requantized(p, isa)) continue;
         for (int64_t i = 0; i < tok; ++i) {
@@ -260,8 +260,9 @@ TEST(Matmul, WideRowsInColumnPasses) {
   for (Isa isa : isas()) {
     for (DType t : kTypes) {
       int64_t cols = is_float(t) ? 4096 + 37 : 4608;
-      // 9 and 21 tokens: the AVX-512 K-quant prefill in column slabs of 12 super-blocks.
-      for (int64_t tok : {1, 2, 5, 8, 9, 21}) {
+      // 2-16 tokens: the AVX-512 K-quant pair kernel in passes; 21: the K-quant prefill in
+      // column slabs of 12 super-blocks.
+      for (int64_t tok : {1, 2, 5, 8, 9, 16, 21}) {
         check(make_problem(t, 7, cols, tok, 77 + uint32_t(tok)), isa, pool);
         if (HasFatalFailure()) return;
       }
