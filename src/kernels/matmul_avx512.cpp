@@ -30,8 +30,6 @@ KernelTable make_table() {
   set(DType::F32, ActFormat::F32, gemm_tiled<KernelFloat<LoadF32>, kRows, kToks>);
   set(DType::F16, ActFormat::F32, gemm_tiled<KernelFloat<LoadF16>, kRows, kToks>);
   set(DType::BF16, ActFormat::F32, gemm_tiled<KernelFloat<LoadBF16>, kRows, kToks>);
-  set(DType::Q4_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ4_0>, kRows, kToks>);
-  set(DType::Q5_0, ActFormat::Q8_0, gemm_tiled<KernelQ32x2<DecQ5_0>, kRows, kToks>);
   // Q8_0 and the K-quants: the decode kernels up to 2 * kToks (Q8_0) or kPairMaxTokens
   // (K-quants) tokens, the lane-order prefill kernels (their own activation order) after.
   // FRUGAL_PREFILL=lanes keeps the lane kernels for every batch (for K-quants: no 8-bit
@@ -40,6 +38,12 @@ KernelTable make_table() {
   const bool lanes = pf && std::strcmp(pf, "lanes") == 0;
   tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, lanes ? gemm_q8_0_lanes<kRows, kToks> : gemm_q8_0_prefill<kRows, kToks>,
                             kRows, 2 * kToks + 1, ActFormat::Q8_0_Lanes};
+  // Q4_0 / Q5_0: the per-step kernel up to 2 * kToks tokens, then the Q8_0 lane kernel on
+  // their expanded codes (no 16-row kernel: these types are rare and small in Q4_K_M files).
+  tb.e[int(DType::Q4_0)] = {ActFormat::Q8_0, gemm_q32_lanes<DecQ4_0, kRows, kToks>, kRows, 2 * kToks + 1,
+                            ActFormat::Q8_0_Lanes};
+  tb.e[int(DType::Q5_0)] = {ActFormat::Q8_0, gemm_q32_lanes<DecQ5_0, kRows, kToks>, kRows, 2 * kToks + 1,
+                            ActFormat::Q8_0_Lanes};
   auto set_k = [&](DType t, ActFormat f, GemmFn fn) {
     tb.e[int(t)] = {f, fn, kRows, kPairMaxTokens + 1, ActFormat::Q8_K_Lanes};
   };

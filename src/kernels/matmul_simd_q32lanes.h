@@ -122,6 +122,43 @@ struct LanesQ8_0 {
   }
 };
 
+// Q4_0 / Q5_0 through the same lane kernel: a unit's 16 blocks are expanded to int8 codes
+// (the per-step decoder's unsigned codes less its offset: Q4_0 q - 8, Q5_0 q - 16) in a stack buffer, then transposed as Q8_0's
+// are; the block scale is the same. Q5_0 is what llama.cpp's Q4_K_M gives tensors whose rows
+// are not a multiple of 256 — DeepSeek-V2-Lite's routed down projections (1408 columns), which
+// in a 512-token prefill see ~48 tokens per expert: the per-step kernel (KernelQ32x2) they ran
+// on took 12 % of that prefill for 1/6 of its matmul work.
+template <class D>
+struct LanesQ32 : LanesQ8_0 {
+  using Block = typename D::Block;
+  static size_t row_bytes(int64_t k) { return size_t(k / kQK) * sizeof(Block); }
+  static void decode_row(const uint8_t* row, int64_t n_cols, Dec* out) {
+    const auto* b = reinterpret_cast<const Block*>(row);
+    const __m256i off = _mm256_set1_epi8(char(D::kOffset));
+    const int64_t nb = n_cols / kQK;
+    for (int64_t un = 0; un < (nb + 15) / 16; ++un) {
+      const int64_t n = nb - 16 * un < 16 ? nb - 16 * un : 16;
+      const Block* bu = b + 16 * un;
+      alignas(64) int8_t tmp[16 * kQK];
+      for (int64_t l = 0; l < 16; ++l)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + kQK * l),
+                           l < n ? _mm256_sub_epi8(D::codes(bu + l), off) : _mm256_setzero_si256());
+      transpose(tmp, kQK, out + un);
+      for (int l = 0; l < 16; ++l) out[un].sc[l] = l < n ? f16(bu[l].d) : 0.0f;
+    }
+  }
+};
+
+// Decode (up to 2T tokens): the per-step kernel of the block type D.
+template <class D, int R, int T>
+void gemm_q32_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
+  if (a.n_tok <= 2 * T) {  // decode: KernelEntry::many_tok is 2 * T + 1
+    gemm_tiled<KernelQ32x2<D>, R, T>(a, r0, r1);
+    return;
+  }
+  gemm_lanes<LanesQ32<D>, R, T>(a, r0, r1);
+}
+
 template <int R, int T>
 void gemm_q8_0_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
   if (a.n_tok <= 2 * T) {  // decode: KernelEntry::many_tok is 2 * T + 1
