@@ -77,6 +77,10 @@ class MlaAttention {
   std::vector<float> seg_out_, seg_lse_;  // absorb: per (token, context segment) outputs and lse
   SegmentGroups segs_;                    // absorb: tokens grouped with their context segments
   std::vector<std::vector<int64_t>> by_seq_;  // token indices per cache slot
+  struct Run {
+    int64_t first, n;  // naive path: toks[first..first + n) are consecutive positions and batch rows
+  };
+  std::vector<Run> runs_;
 };
 
 }  // namespace frugal
