@@ -127,8 +127,8 @@ void k_pairs_rows(const GemmArgs& a, const PairAct* act, int64_t r0, int64_t r1)
   }
 }
 
-// 2..kPairMaxTokens tokens: column passes as gemm_few_tokens makes them (kChunkCols once the tokens' codes
-// outgrow L1), each pass's pair layout built once per thread.
+// 2..kPairMaxTokens tokens: column passes as gemm_few_tokens makes them (kChunkCols once the
+// tokens' codes outgrow L1), each pass's pair layout built once per thread.
 template <class G>
 void gemm_k_pairs(const GemmArgs& a, int64_t r0, int64_t r1) {
   const bool chunk = a.n_cols > 2 * G::kChunkCols && a.n_tok * a.n_cols > kChunkMinCodes;

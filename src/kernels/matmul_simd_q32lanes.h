@@ -123,8 +123,8 @@ struct LanesQ8_0 {
 };
 
 // Q4_0 / Q5_0 through the same lane kernel: a unit's 16 blocks are expanded to int8 codes
-// (the per-step decoder's unsigned codes less its offset: Q4_0 q - 8, Q5_0 q - 16) in a stack buffer, then transposed as Q8_0's
-// are; the block scale is the same. Q5_0 is what llama.cpp's Q4_K_M gives tensors whose rows
+// (the per-step decoder's unsigned codes less its offset: Q4_0 q - 8, Q5_0 q - 16) in a stack
+// buffer, then transposed as Q8_0's are; the block scale is the same. Q5_0 is what llama.cpp's Q4_K_M gives tensors whose rows
 // are not a multiple of 256 — DeepSeek-V2-Lite's routed down projections (1408 columns), which
 // in a 512-token prefill see ~48 tokens per expert: the per-step kernel (KernelQ32x2) they ran
 // on took 12 % of that prefill for 1/6 of its matmul work.
