@@ -16,6 +16,16 @@ std::vector<float> ramp(int n) {  // logits 0, 1, ..., n-1: token n-1 is the mos
   for (int i = 0; i < n; ++i) v[size_t(i)] = float(i) * 0.5f;
   return v;
 }
+// Temperature alone: no top-k, top-p or min-p (OpenAI's defaults).
+SamplerParams temperature_only(float t, uint64_t seed) {
+  SamplerParams p;
+  p.temperature = t;
+  p.top_k = 0;
+  p.top_p = 1;
+  p.min_p = 0;
+  p.seed = seed;
+  return p;
+}
 }  // namespace
 
 TEST(Sampler, GreedyPicksArgmax) {
@@ -28,12 +38,7 @@ TEST(Sampler, GreedyPicksArgmax) {
 }
 
 TEST(Sampler, SameSeedSameTokens) {
-  SamplerParams p;
-  p.temperature = 1.0f;
-  p.top_k = 0;
-  p.top_p = 1;
-  p.min_p = 0;
-  p.seed = 7;
+  SamplerParams p = temperature_only(1.0f, 7);
   auto l = ramp(50);
   Sampler a(p, 50), b(p, 50);
   std::vector<int> ta, tb;
@@ -183,13 +188,7 @@ TEST(Sampler, TemperatureOnlyDrawsFollowTheSoftmax) {
   std::vector<float> l(n);
   for (int i = 0; i < n; ++i) l[size_t(i)] = float((i * 37) % 101) / 25.0f;
   for (int i : {0, 64, 150, 299}) l[size_t(i)] = -INFINITY;
-  SamplerParams p;
-  p.temperature = 0.7f;
-  p.top_k = 0;
-  p.top_p = 1;
-  p.min_p = 0;
-  p.seed = 11;
-  Sampler s(p, n);
+  Sampler s(temperature_only(0.7f, 11), n);
   std::vector<int> count(n);
   for (int i = 0; i < draws; ++i) ++count[size_t(s.pick(l.data()))];
   double z = 0, mx = *std::max_element(l.begin(), l.end());
