@@ -36,7 +36,7 @@ KernelTable make_table() {
   // rounding of the weights; matmul_simd_kr16.h).
   const char* pf = std::getenv("FRUGAL_PREFILL");
   const bool lanes = pf && std::strcmp(pf, "lanes") == 0;
-  tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, lanes ? gemm_q8_0_lanes<kRows, kToks> : gemm_q8_0_prefill<kRows, kToks>,
+  tb.e[int(DType::Q8_0)] = {ActFormat::Q8_0, lanes ? gemm_q32_lanes<DecQ8_0, kRows, kToks> : gemm_q8_0_prefill<kRows, kToks>,
                             kRows, 2 * kToks + 1, ActFormat::Q8_0_Lanes};
   // Q4_0 / Q5_0: the per-step kernel up to 2 * kToks tokens, then the Q8_0 lane kernel on
   // their expanded codes (no 16-row kernel: these types are rare and small in Q4_K_M files).

@@ -87,20 +87,29 @@ inline void tile_tokens(const GemmArgs& a, int64_t r, int64_t t0, int64_t t1) {
 // passes.
 constexpr int64_t kChunkMinCodes = 24 * 1024;
 
-template <class K, int T>
-void gemm_few_tokens(const GemmArgs& a, int64_t r0, int64_t r1) {
-  const bool chunk = K::kChunkCols > 0 && a.n_cols > 2 * K::kChunkCols &&
-                     a.n_tok * a.n_cols > kChunkMinCodes;
-  const int64_t kc = chunk ? K::kChunkCols : a.n_cols;
+// Calls pass(b) for each column pass of a (the rule above, chunk_cols 0 = never split): b's
+// weights (col_bytes(k): a row's bytes before column k), activations and accumulate flag are
+// the pass's.
+template <class ColBytes, class Pass>
+void column_passes(const GemmArgs& a, int64_t chunk_cols, ColBytes col_bytes, Pass pass) {
+  const bool chunk = chunk_cols > 0 && a.n_cols > 2 * chunk_cols && a.n_tok * a.n_cols > kChunkMinCodes;
+  const int64_t kc = chunk ? chunk_cols : a.n_cols;
   for (int64_t k0 = 0; k0 < a.n_cols; k0 += kc) {
     GemmArgs b = a;
     b.k0 = k0;
     b.n_cols = a.n_cols - k0 < kc ? a.n_cols - k0 : kc;
-    b.w = a.w + K::col_bytes(k0);
+    b.w = a.w + col_bytes(k0);
     if (a.x) b.x = a.x + k0;
     b.accumulate = k0 > 0;
-    for (int64_t r = r0; r < r1; ++r) tile_tokens<K, 1, T>(b, r, 0, b.n_tok);
+    pass(b);
   }
+}
+
+template <class K, int T>
+void gemm_few_tokens(const GemmArgs& a, int64_t r0, int64_t r1) {
+  column_passes(a, K::kChunkCols, K::col_bytes, [&](const GemmArgs& b) {
+    for (int64_t r = r0; r < r1; ++r) tile_tokens<K, 1, T>(b, r, 0, b.n_tok);
+  });
 }
 
 template <class K, int R, int T>

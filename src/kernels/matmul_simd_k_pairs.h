@@ -127,20 +127,13 @@ void k_pairs_rows(const GemmArgs& a, const PairAct* act, int64_t r0, int64_t r1)
   }
 }
 
-// 2..kPairMaxTokens tokens: column passes as gemm_few_tokens makes them (kChunkCols once the
-// tokens' codes outgrow L1), each pass's pair layout built once per thread.
+// 2..kPairMaxTokens tokens, in the column passes of gemm_few_tokens (column_passes), each
+// pass's pair layout built once per thread.
 template <class G>
 void gemm_k_pairs(const GemmArgs& a, int64_t r0, int64_t r1) {
-  const bool chunk = a.n_cols > 2 * G::kChunkCols && a.n_tok * a.n_cols > kChunkMinCodes;
-  const int64_t kc = chunk ? G::kChunkCols : a.n_cols;
   const int64_t n_pairs = (a.n_tok + 1) / 2;
-  PairAct* act = grow_buffer<PairAct, 102>(size_t(n_pairs * (kc / kQKK)));
-  for (int64_t k0 = 0; k0 < a.n_cols; k0 += kc) {
-    GemmArgs b = a;
-    b.k0 = k0;
-    b.n_cols = a.n_cols - k0 < kc ? a.n_cols - k0 : kc;
-    b.w = a.w + size_t(k0 / kQKK) * sizeof(typename G::Dec::Block);
-    b.accumulate = k0 > 0;
+  column_passes(a, G::kChunkCols, KernelKGemv<G>::col_bytes, [&](const GemmArgs& b) {
+    PairAct* act = grow_buffer<PairAct, 102>(size_t(n_pairs * (b.n_cols / kQKK)));
     pair_acts(b, b.n_cols / kQKK, act);
     switch (n_pairs) {
       case 1: k_pairs_rows<G, 1>(b, act, r0, r1); break;
@@ -152,7 +145,7 @@ void gemm_k_pairs(const GemmArgs& a, int64_t r0, int64_t r1) {
       case 7: k_pairs_rows<G, 7>(b, act, r0, r1); break;
       default: k_pairs_rows<G, 8>(b, act, r0, r1); break;
     }
-  }
+  });
 }
 
 }  // namespace

@@ -149,23 +149,24 @@ struct LanesQ32 : LanesQ8_0 {
   }
 };
 
-// Decode (up to 2T tokens): the per-step kernel of the block type D.
+// The lane kernel of a 32-block type: Q8_0's transposes its blocks as they are.
+template <class D>
+struct LanesOf {
+  using type = LanesQ32<D>;
+};
+template <>
+struct LanesOf<DecQ8_0> {
+  using type = LanesQ8_0;
+};
+
+// Decode (up to 2T tokens): the per-step kernel of the block type D; prefill: its lane kernel.
 template <class D, int R, int T>
 void gemm_q32_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
   if (a.n_tok <= 2 * T) {  // decode: KernelEntry::many_tok is 2 * T + 1
     gemm_tiled<KernelQ32x2<D>, R, T>(a, r0, r1);
     return;
   }
-  gemm_lanes<LanesQ32<D>, R, T>(a, r0, r1);
-}
-
-template <int R, int T>
-void gemm_q8_0_lanes(const GemmArgs& a, int64_t r0, int64_t r1) {
-  if (a.n_tok <= 2 * T) {  // decode: KernelEntry::many_tok is 2 * T + 1
-    gemm_tiled<KernelQ32x2<DecQ8_0>, R, T>(a, r0, r1);
-    return;
-  }
-  gemm_lanes<LanesQ8_0, R, T>(a, r0, r1);
+  gemm_lanes<typename LanesOf<D>::type, R, T>(a, r0, r1);
 }
 
 }  // namespace

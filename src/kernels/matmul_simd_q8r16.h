@@ -107,7 +107,7 @@ void gemm_q8_0_prefill(const GemmArgs& a, int64_t r0, int64_t r1) {
   if (a.n_tok >= kR16MinTokens && a.k0 == 0 && !a.accumulate)
     gemm_q8r16(a, r0, r1);
   else
-    gemm_q8_0_lanes<R, T>(a, r0, r1);
+    gemm_q32_lanes<DecQ8_0, R, T>(a, r0, r1);
 }
 
 }  // namespace

@@ -159,18 +159,14 @@ int32_t Sampler::draw_all(const float* l) {
     if (r < b) break;
     r -= b;
   }
-  size_t last = n;  // the last token with weight scanned, if rounding leaves r >= 0 to the end
   for (; i < n; ++i) {
-    if (w[i] == 0) continue;
-    last = i;
     r -= w[i];
-    if (r < 0) return int32_t(i);
+    if (w[i] > 0 && r < 0) return int32_t(i);
   }
-  if (last == n) {  // nothing with weight from r's block on: the last token with weight
-    for (size_t k = n; k-- > 0;)
-      if (w[k] > 0) return int32_t(k);
-  }
-  return int32_t(last);
+  // Rounding left r >= 0 to the end: the last token with weight (a masked one has none).
+  size_t k = n;
+  while (k > 0 && !(w[k - 1] > 0)) --k;
+  return int32_t(k - 1);
 }
 
 }  // namespace frugal
