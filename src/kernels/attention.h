@@ -2,7 +2,9 @@
 // sequence (decode: one; prefill: a run of the prompt). GQA shares a KV head among n_q query
 // heads, and the positions of a run share their keys: processing them together reads and
 // converts each cached key and value row once for all of them. Cached rows are F32, F16,
-// BF16 or Q8_0 (kv_type); the math is fp32.
+// BF16 or Q8_0 (kv_type); the math is fp32, except that over a Q8_0 cache the queries are
+// rounded to Q8_0 as well (round_query_q8_0), as llama.cpp rounds activations for Q8_0
+// weights: scores are then integer dot products per 32-value block (AVX-512 VNNI).
 #pragma once
 #include <cstdint>
 
@@ -75,6 +77,12 @@ void for_each_position(const AttendArgs& a, F&& f) {
 // double sum) and zeroes the n_q output rows; shared by the SIMD kernels, whose work is in
 // the dot products around it.
 void softmax_rows_zero_out(const AttendArgs& a);
+
+// Each of the n_q query rows (head_dim values, a multiple of 32) rounded to Q8_0 with the
+// format's reference quantizer, back as floats into out: what every kernel and the scalar
+// twin score against a Q8_0 cache. A block's product sums are exact integers either way
+// (32 * 127 * 127 < 2^24), so kernels differ only in how they round the sum over blocks.
+void round_query_q8_0(const float* q, int64_t n_q, int64_t head_dim, float* out);
 
 // Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with
 // (it converts each row with dequantize_row, the format's reference).

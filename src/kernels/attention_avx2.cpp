@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/attention.h"
 #include "core/half.h"
@@ -53,7 +54,7 @@ void row_to_f32(DType t, const uint8_t* src, float* dst, int64_t n) {
     case DType::Q8_0: {
       const auto* b = reinterpret_cast<const BlockQ8_0*>(src);
       for (int64_t i = 0; i < n; i += 32, ++b) {
-        const __m256 d = _mm256_set1_ps(fp16_to_fp32(b->d));
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d));  // F16C: the portable fp16_to_fp32 branches
         for (int c = 0; c < 4; ++c) {
           const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b->qs + 8 * c));
           _mm256_storeu_ps(dst + i + 8 * c, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
@@ -71,10 +72,17 @@ void attend_avx2(const AttendArgs& a) {
   const bool f32 = a.kv_type == DType::F32;
   alignas(32) float row[1024];
   if (!f32 && (a.head_dim > 1024 || a.head_dim_v > 1024 || a.head_dim % 8 || a.head_dim_v % 8)) return attend_ref(a);
+  const float* queries = a.q;
+  if (a.kv_type == DType::Q8_0) {
+    thread_local std::vector<float> qr;
+    qr.resize(size_t(a.n_q * a.head_dim));
+    round_query_q8_0(a.q, a.n_q, a.head_dim, qr.data());
+    queries = qr.data();
+  }
   for (int64_t j = 0; j < a.n_kv; ++j) {
     const float* k = reinterpret_cast<const float*>(a.key(j));
     if (!f32) row_to_f32(a.kv_type, a.key(j), row, a.head_dim), k = row;
-    for (int64_t h = 0; h < a.n_q; ++h) a.scratch[h * a.n_kv + j] = dot8(a.q + h * a.head_dim, k, a.head_dim) * a.scale;
+    for (int64_t h = 0; h < a.n_q; ++h) a.scratch[h * a.n_kv + j] = dot8(queries + h * a.head_dim, k, a.head_dim) * a.scale;
   }
   softmax_rows_zero_out(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {

@@ -37,7 +37,7 @@ golden_check() {  # golden_check MODEL SEQFILE
       "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --ids-file "$WORK/$seq.json" -o "$WORK/f32.npy" --mode $mode 2>/dev/null
       compare "$model f32 $seq $mode vs llama.cpp f32" "$WORK/f32.npy" "$ref"
     done
-    for ct in f16 bf16; do
+    for ct in ${CACHE_TYPES:-f16 bf16 q8_0}; do
       local lim=CACHE_${ct^^}
       "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --cache-type $ct --ids-file "$WORK/$seq.json" -o "$WORK/ct.npy" --mode decode 2>/dev/null
       compare "$model f32 $seq decode, --cache-type $ct vs llama.cpp f32" "$WORK/ct.npy" "$ref" ${!lim}

@@ -9,6 +9,11 @@ Q4_REF="--no-max-abs --rms-rel 0.4 --kl-mean 0.4 --top1-min 0 --tie-gap 0"
 # rounding is the only new error (measured: f16 rms_rel 2e-4, bf16 1.8e-3 on v3-mini long).
 CACHE_F16="--no-max-abs --rms-rel 1e-3 --kl-mean 1e-5 --top1-min 0.99 --tie-gap 0.05"
 CACHE_BF16="--no-max-abs --rms-rel 6e-3 --kl-mean 1e-4 --top1-min 0.99 --tie-gap 0.05"
+# q8_0 also rounds the queries to Q8_0 (kernels/attention.h; measured on llama3-mini /
+# qwen3-mini medium and long: rms_rel 0.0065-0.0135, kl_mean 8.6e-5-3.5e-4, every top-1
+# mismatch at a reference gap below 0.07). Heads must be multiples of 32 (not qwen2-mini's
+# 16, nor the MLA minis' latent rows of 32 + 16).
+CACHE_Q8_0="--no-max-abs --rms-rel 0.03 --kl-mean 1e-3 --top1-min 0.99 --tie-gap 0.25"
 
 pool() {  # pool OUT.npy IN.npy...: rows of all inputs, in order
   local out=$1; shift

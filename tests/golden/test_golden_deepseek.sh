@@ -39,7 +39,7 @@ for model in v3-mini v2lite-mini; do
   compare "$model q8_0 prefill vs official" "$WORK/q8.npy" "$WORK/ref.npy" $Q8_REF
   # The latent cached in f16 / bf16 (absorb: attention reads the cached rows; naive: it
   # decompresses them), decode so that every token reads the cache.
-  for ct in f16 bf16; do
+  for ct in f16 bf16; do  # (not q8_0: the minis' latent rows are not multiples of 32)
     lim=CACHE_${ct^^}
     for path in absorb naive; do
       FRUGAL_MLA=$path "$FRUGAL" logits -m "$G/gguf/$model-f32.gguf" --cache-type $ct --ids-file "$WORK/long.json" -o "$WORK/ct.npy" --mode decode 2>/dev/null

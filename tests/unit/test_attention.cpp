@@ -175,6 +175,45 @@ TEST(Attention, TypedRowsMatchReference) {
   }
 }
 
+// Over a Q8_0 cache the queries are rounded to Q8_0 too: the scalar twin over Q8_0 rows equals,
+// bit for bit, the scalar twin over the same rows dequantized to F32 with the query rounded
+// beforehand; and it differs from the unrounded query (the rounding is not a no-op).
+TEST(Attention, Q8_0CacheScoresTheRoundedQuery) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const Case c{6, 45, 128, 128};
+  const size_t rb = frugal::row_bytes(DType::Q8_0, c.hd);
+  std::vector<float> q(size_t(c.n_q * c.hd)), qr(q.size()), row(size_t(c.hd));
+  std::vector<uint8_t> k(size_t(c.n_kv) * rb), v(k.size());
+  std::vector<float> kf(size_t(c.n_kv * c.hd)), vf(kf.size());
+  for (auto& x : q) x = nd(rng);
+  for (int64_t j = 0; j < c.n_kv; ++j) {
+    for (auto& x : row) x = nd(rng);
+    quantize_row(DType::Q8_0, row.data(), k.data() + size_t(j) * rb, c.hd);
+    dequantize_row(DType::Q8_0, k.data() + size_t(j) * rb, kf.data() + j * c.hd, c.hd);
+    for (auto& x : row) x = nd(rng);
+    quantize_row(DType::Q8_0, row.data(), v.data() + size_t(j) * rb, c.hd);
+    dequantize_row(DType::Q8_0, v.data() + size_t(j) * rb, vf.data() + j * c.hd, c.hd);
+  }
+  round_query_q8_0(q.data(), c.n_q, c.hd, qr.data());
+  std::vector<float> sc(size_t(c.n_q * c.n_kv)), o_q8(size_t(c.n_q * c.hdv)), o_f32(o_q8.size()), o_raw(o_q8.size());
+  AttendArgs a = case_args(c, q.data(), DType::Q8_0, k.data(), int64_t(rb), v.data(), int64_t(rb), sc.data());
+  a.out = o_q8.data();
+  attend_ref(a);
+  AttendArgs f = case_args(c, qr.data(), DType::F32, kf.data(), c.hd * 4, vf.data(), c.hd * 4, sc.data());
+  f.out = o_f32.data();
+  attend_ref(f);
+  f.q = q.data();
+  f.out = o_raw.data();
+  attend_ref(f);
+  float moved = 0;
+  for (size_t i = 0; i < o_q8.size(); ++i) {
+    ASSERT_EQ(o_q8[i], o_f32[i]) << i;
+    moved = std::max(moved, std::fabs(o_q8[i] - o_raw[i]));
+  }
+  EXPECT_GT(moved, 1e-5f);
+}
+
 // The cache converts rows on the way in: what comes back is the type's rounding of what went
 // in, and a type whose block does not divide a head is refused with a message.
 TEST(KvCacheTypes, RowsRoundTripWithinTheTypesPrecision) {
