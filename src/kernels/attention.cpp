@@ -5,29 +5,35 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/quant.h"
 
 namespace frugal::kernels {
 
 void round_query_q8_0(const float* q, int64_t n_q, int64_t head_dim, float* out) {
-  uint8_t blocks[1024 / 32 * 34];
-  for (int64_t h = 0; h < n_q; ++h)
-    for (int64_t i = 0; i < head_dim; i += 1024) {  // heads of any width, 1024 values at a time
-      const int64_t n = std::min<int64_t>(1024, head_dim - i);
-      quantize_row(DType::Q8_0, q + h * head_dim + i, blocks, n);
-      dequantize_row(DType::Q8_0, blocks, out + h * head_dim + i, n);
-    }
+  const ActLayout l = act_layout(ActFormat::Q8_0, head_dim);
+  thread_local std::vector<uint8_t> act;
+  act.resize(l.stride);
+  const auto* qs = reinterpret_cast<const int8_t*>(act.data() + l.qs_off);
+  const auto* d = reinterpret_cast<const float*>(act.data() + l.d_off);
+  for (int64_t h = 0; h < n_q; ++h) {
+    quantize_act_row_ref(ActFormat::Q8_0, q + h * head_dim, head_dim, act.data());
+    for (int64_t i = 0; i < head_dim; ++i) out[h * head_dim + i] = d[i / 32] * float(qs[i]);
+  }
+}
+
+const float* scored_queries(const AttendArgs& a) {
+  if (a.kv_type != DType::Q8_0) return a.q;
+  thread_local std::vector<float> rounded;
+  rounded.resize(size_t(a.n_q * a.head_dim));
+  round_query_q8_0(a.q, a.n_q, a.head_dim, rounded.data());
+  return rounded.data();
 }
 
 void attend_ref(const AttendArgs& a) {
   if (a.n_tok > 1) return for_each_position(a, attend_ref);
-  std::vector<float> kf(size_t(a.head_dim)), vf(size_t(a.head_dim_v)), qr;
-  const float* queries = a.q;
-  if (a.kv_type == DType::Q8_0) {
-    qr.resize(size_t(a.n_q * a.head_dim));
-    round_query_q8_0(a.q, a.n_q, a.head_dim, qr.data());
-    queries = qr.data();
-  }
+  std::vector<float> kf(size_t(a.head_dim)), vf(size_t(a.head_dim_v));
+  const float* queries = scored_queries(a);
   for (int64_t h = 0; h < a.n_q; ++h) {
     const float* q = queries + h * a.head_dim;
     float* s = a.scratch + h * a.n_kv;

@@ -78,11 +78,15 @@ void for_each_position(const AttendArgs& a, F&& f) {
 // the dot products around it.
 void softmax_rows_zero_out(const AttendArgs& a);
 
-// Each of the n_q query rows (head_dim values, a multiple of 32) rounded to Q8_0 with the
-// format's reference quantizer, back as floats into out: what every kernel and the scalar
-// twin score against a Q8_0 cache. A block's product sums are exact integers either way
-// (32 * 127 * 127 < 2^24), so kernels differ only in how they round the sum over blocks.
+// Each of the n_q query rows (head_dim values, a multiple of 32) rounded to Q8_0 as the
+// matmuls round their activations (quantize_act_row_ref, ActFormat::Q8_0), back as floats into
+// out: what every kernel and the scalar twin score against a Q8_0 cache. A block's product
+// sums are exact integers either way (32 * 127 * 127 < 2^24), so kernels differ only in how
+// they round the sum over blocks.
 void round_query_q8_0(const float* q, int64_t n_q, int64_t head_dim, float* out);
+// The queries a one-position pass scores: a.q, or over a Q8_0 cache its rows rounded as above
+// (into a per-thread buffer, valid until the thread's next call).
+const float* scored_queries(const AttendArgs& a);
 
 // Uses the ISA the kernels dispatcher chose; attend_ref is the scalar twin tests compare with
 // (it converts each row with dequantize_row, the format's reference).

@@ -2,10 +2,8 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <vector>
 
 #include "kernels/attention.h"
-#include "core/half.h"
 #include "kernels/quant_blocks.h"
 
 namespace frugal::kernels {
@@ -72,13 +70,7 @@ void attend_avx2(const AttendArgs& a) {
   const bool f32 = a.kv_type == DType::F32;
   alignas(32) float row[1024];
   if (!f32 && (a.head_dim > 1024 || a.head_dim_v > 1024 || a.head_dim % 8 || a.head_dim_v % 8)) return attend_ref(a);
-  const float* queries = a.q;
-  if (a.kv_type == DType::Q8_0) {
-    thread_local std::vector<float> qr;
-    qr.resize(size_t(a.n_q * a.head_dim));
-    round_query_q8_0(a.q, a.n_q, a.head_dim, qr.data());
-    queries = qr.data();
-  }
+  const float* queries = scored_queries(a);
   for (int64_t j = 0; j < a.n_kv; ++j) {
     const float* k = reinterpret_cast<const float*>(a.key(j));
     if (!f32) row_to_f32(a.kv_type, a.key(j), row, a.head_dim), k = row;

@@ -10,7 +10,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/exp_avx512.h"
-#include "core/half.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/quant_blocks.h"
 
 namespace frugal::kernels {
@@ -140,52 +140,26 @@ void load_tile(const AttendArgs& a, bool keys, int64_t j0, int64_t nt, int64_t n
   }
 }
 
-// Queries rounded to Q8_0 (round_query_q8_0's rounding) in the form the integer scores take:
-// the quants as 32-bit words to broadcast, per block the scale times the softmax scale, and
-// -128 * the block's quant sum (the keys enter vpdpbusd offset by +128 as its unsigned
-// operand, the query as its signed one, so each block's sum carries 128 * sum(query quants)).
+// Queries rounded to Q8_0 by the activation quantizer (round_query_q8_0's rounding; its
+// AVX-512 version, bit-identical to the scalar twin's): query qi's codes, block scales and
+// block code sums at base + qi * layout.stride.
 struct QueryQ8 {
-  int32_t* words;  // [query][head_dim / 4]
-  float* scale;    // [query][head_dim / 32]
-  int32_t* bias;   // [query][head_dim / 32]
+  const uint8_t* base;
+  ActLayout layout;
+  const int8_t* qs(int64_t qi) const { return reinterpret_cast<const int8_t*>(base + qi * layout.stride + layout.qs_off); }
+  const float* d(int64_t qi) const { return reinterpret_cast<const float*>(base + qi * layout.stride + layout.d_off); }
+  const int32_t* sum(int64_t qi) const { return reinterpret_cast<const int32_t*>(base + qi * layout.stride + layout.sum_off); }
 };
 
 QueryQ8 quantize_queries(const AttendArgs& a) {
-  const int64_t n = a.n_tok * a.n_q, hd = a.head_dim, nb = hd / 32;
-  thread_local std::vector<int32_t> words, bias;
-  thread_local std::vector<float> scale;
-  words.resize(size_t(n * hd / 4));
-  bias.resize(size_t(n * nb));
-  scale.resize(size_t(n * nb));
-  // quantize_row's Q8_0 rounding step for step (fp16 scale by F16C, which rounds to nearest
-  // even as fp32_to_fp16 does; codes round half away from zero, then truncate), vectorized:
-  // a decode step calls this once per segment of the context, and the scalar encoder was 3 %
-  // of a step at depth 16384.
-  const __m512 half = _mm512_set1_ps(0.5f), m_half = _mm512_set1_ps(-0.5f);
-  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  const ActLayout l = act_layout(ActFormat::Q8_0, a.head_dim);
+  thread_local std::vector<uint8_t> buf;
+  buf.resize(size_t(a.n_tok * a.n_q) * l.stride);
   for (int64_t i = 0; i < a.n_tok; ++i)
-    for (int64_t h = 0; h < a.n_q; ++h) {
-      const int64_t qi = i * a.n_q + h;
-      const float* x = a.q + i * a.q_tok_stride + h * hd;
-      for (int64_t b = 0; b < nb; ++b, x += 32) {
-        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-        const float d = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        const __m512 id = _mm512_set1_ps(d != 0 ? 1.0f / d : 0.0f);
-        __m512i c[2];
-        for (int k = 0; k < 2; ++k) {
-          const __m512 v = _mm512_mul_ps(k ? x1 : x0, id);
-          const __m512 r = _mm512_add_ps(v, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ), m_half, half));
-          c[k] = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvttps_epi32(r), lo), hi);
-        }
-        int8_t* q = reinterpret_cast<int8_t*>(words.data() + qi * hd / 4 + b * 8);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(c[0]));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(c[1]));
-        bias[size_t(qi * nb + b)] = -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(c[0], c[1]));
-        scale[size_t(qi * nb + b)] = d * a.scale;
-      }
-    }
-  return {words.data(), scale.data(), bias.data()};
+    for (int64_t h = 0; h < a.n_q; ++h)
+      quantize_act_row_avx512(ActFormat::Q8_0, a.q + i * a.q_tok_stride + h * a.head_dim, a.head_dim,
+                              buf.data() + size_t(i * a.n_q + h) * l.stride);
+  return {buf.data(), l};
 }
 
 // A tile of 16 Q8_0 keys for vpdpbusd: lane r of t[g] holds quants [4g, 4g + 4) of row r,
@@ -230,21 +204,42 @@ void load_key_tile_q8(const AttendArgs& a, int64_t j0, int64_t nt, int64_t hd, _
 }
 
 // The 16 scaled scores of one rounded query against a Q8_0 key tile: per block, two chains
-// of four vpdpbusd (the first starting from the block's -128 * sum bias), then the block's
-// integer sums times key scale times query scale into fp32.
-inline __m512 scores_q8(const __m512i* t, const __m512* d, const int32_t* words, const float* scale, const int32_t* bias,
-                        int64_t nb) {
+// of four vpdpbusd (the first starting from -128 * the block's query code sum, which takes the
+// keys' +128 back out), then the block's integer sums times key scale times query scale into
+// fp32.
+inline __m512 scores_q8(const __m512i* t, const __m512* d, const int8_t* qs, const float* qd, const int32_t* qsum,
+                        float scale, int64_t nb) {
+  const auto word = [](const int8_t* p) {
+    int32_t w;
+    std::memcpy(&w, p, 4);
+    return _mm512_set1_epi32(w);
+  };
   __m512 s = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b, t += 8, words += 8) {
-    __m512i acc0 = _mm512_set1_epi32(bias[b]), acc1 = _mm512_setzero_si512();
+  for (int64_t b = 0; b < nb; ++b, t += 8, qs += 32) {
+    __m512i acc0 = _mm512_set1_epi32(-128 * qsum[b]), acc1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int g = 0; g < 8; g += 2) {
-      acc0 = _mm512_dpbusd_epi32(acc0, t[g], _mm512_set1_epi32(words[g]));
-      acc1 = _mm512_dpbusd_epi32(acc1, t[g + 1], _mm512_set1_epi32(words[g + 1]));
+      acc0 = _mm512_dpbusd_epi32(acc0, t[g], word(qs + 4 * g));
+      acc1 = _mm512_dpbusd_epi32(acc1, t[g + 1], word(qs + 4 * g + 4));
     }
-    s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)), _mm512_mul_ps(d[b], _mm512_set1_ps(scale[b])), s);
+    s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)), _mm512_mul_ps(d[b], _mm512_set1_ps(qd[b] * scale)), s);
   }
   return s;
+}
+
+// The 16 scaled scores of one fp32 query against a converted key tile: 16 accumulators over
+// head_dim, reduced at once by sum16x16.
+inline __m512 scores_f32(const float* tile, const float* q, int64_t hd, float scale) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
+  const float* t = tile;
+  for (int64_t d = 0; d < hd; d += 16, t += 256) {
+    const __m512 qv = _mm512_loadu_ps(q + d);
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_load_ps(t + 16 * r), acc[r]);
+  }
+  return _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
 }
 
 // out[c] += sum over the tile's nt rows of p[r] * row r's chunk c, for N chunks from c0 held
@@ -289,51 +284,32 @@ void attend_tiled(const AttendArgs& a) {
   const auto scores = [&](int64_t i, int64_t h) { return a.scratch + (i * n_h + h) * n_kv; };
   const auto out = [&](int64_t i, int64_t h) { return a.out + i * a.out_tok_stride + h * hdv; };
   alignas(64) float tile[16 * 1024];
-  if (a.kv_type == DType::Q8_0) {
-    // Integer scores (the queries rounded to Q8_0, as attend_ref rounds them): per 16-key
-    // tile, head and 32 values, 8 vpdpbusd and 5 other instructions where fp32 took 32 FMAs
-    // after converting the tile.
-    const QueryQ8 qq = quantize_queries(a);
-    const int64_t nb = hd / 32;
-    alignas(64) __m512i kt[1024 / 4];
-    alignas(64) __m512 kd[1024 / 32];
-    for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
-      const int64_t nt = std::min<int64_t>(16, n_kv - j0);
-      prefetch_next_tile(a, true, j0, hd);
-      // Its compute is short enough now for DRAM latency to show: the tile after next into L1
-      // (bench_attention, 16k keys: 540 vs 640-1140 us per call; the fp32 paths gain nothing).
-      prefetch_ahead(a, true, j0, hd, 2);
-      load_key_tile_q8(a, j0, nt, hd, kt, kd);
-      for (int64_t i = 0; i < n_tok; ++i) {
-        const int64_t nti = std::min<int64_t>(16, visible(i) - j0);
-        if (nti <= 0) continue;
-        for (int64_t h = 0; h < n_h; ++h) {
-          const int64_t qi = i * n_h + h;
-          _mm512_mask_storeu_ps(scores(i, h) + j0, first(nti),
-                                scores_q8(kt, kd, qq.words + qi * hd / 4, qq.scale + qi * nb, qq.bias + qi * nb, nb));
-        }
-      }
-    }
-  }
-  for (int64_t j0 = 0; j0 < n_kv && a.kv_type != DType::Q8_0; j0 += 16) {
+  // A Q8_0 cache's keys take integer scores (the queries rounded to Q8_0, as attend_ref rounds
+  // them): per 16-key tile, head and 32 values, 8 vpdpbusd and 5 other instructions where fp32
+  // took 32 FMAs after converting the tile.
+  const bool int_keys = a.kv_type == DType::Q8_0;
+  const QueryQ8 qq = int_keys ? quantize_queries(a) : QueryQ8{};
+  alignas(64) __m512i kt[1024 / 4];
+  alignas(64) __m512 kd[1024 / 32];
+  for (int64_t j0 = 0; j0 < n_kv; j0 += 16) {
     const int64_t nt = std::min<int64_t>(16, n_kv - j0);
     prefetch_next_tile(a, true, j0, hd);
-    load_tile(a, true, j0, nt, hd, tile);
+    if (int_keys) {
+      // Its compute is short enough for DRAM latency to show: the tile after next into L1
+      // (bench_attention, 16k keys: 540 vs 640-1140 us per call; the fp32 tiles gain nothing).
+      prefetch_ahead(a, true, j0, hd, 2);
+      load_key_tile_q8(a, j0, nt, hd, kt, kd);
+    } else {
+      load_tile(a, true, j0, nt, hd, tile);
+    }
     for (int64_t i = 0; i < n_tok; ++i) {
       const int64_t nti = std::min<int64_t>(16, visible(i) - j0);
       if (nti <= 0) continue;
       for (int64_t h = 0; h < n_h; ++h) {
-        const float* q = a.q + i * a.q_tok_stride + h * hd;
-        __m512 acc[16];
-#pragma GCC unroll 16
-        for (int r = 0; r < 16; ++r) acc[r] = _mm512_setzero_ps();
-        const float* t = tile;
-        for (int64_t d = 0; d < hd; d += 16, t += 256) {
-          const __m512 qv = _mm512_loadu_ps(q + d);
-#pragma GCC unroll 16
-          for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_load_ps(t + 16 * r), acc[r]);
-        }
-        _mm512_mask_storeu_ps(scores(i, h) + j0, first(nti), _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(a.scale)));
+        const int64_t qi = i * n_h + h;
+        const __m512 s = int_keys ? scores_q8(kt, kd, qq.qs(qi), qq.d(qi), qq.sum(qi), a.scale, hd / 32)
+                                  : scores_f32(tile, a.q + i * a.q_tok_stride + h * hd, hd, a.scale);
+        _mm512_mask_storeu_ps(scores(i, h) + j0, first(nti), s);
       }
     }
   }
