@@ -3,10 +3,15 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <type_traits>
 
 #include "core/clock.h"
@@ -23,6 +28,23 @@ World g_world;
 bool g_init = false;
 WireStats g_wire;
 std::mutex g_wire_mu;
+
+// Liveness (see rank_lost in the header): every rank sends a one-byte heartbeat to its peers
+// (rank 0 to all, the others to rank 0) every kBeatMs and notes when it last heard each of
+// them; a peer silent for g_timeout_s is lost. A thread of its own does this (MPI_THREAD_MULTIPLE),
+// so a rank busy computing, or waiting in a transfer, still beats.
+constexpr int kTagHeartbeat = 90;
+constexpr int kBeatMs = 100;
+std::atomic<int> g_lost{-1};
+std::atomic<bool> g_beat_stop{false};
+std::thread g_beat;
+double g_timeout_s = 10.0;
+bool g_liveness = false;
+
+[[maybe_unused]] void lost_message(int peer) {
+  std::fprintf(stderr, "frugal: rank %d of the MPI job has not been heard from for %.0f s: it died or hangs\n", peer,
+               g_timeout_s);
+}
 
 // mpirun (Open MPI, MPICH / PMI, PMIx) tells its processes the world size in the environment.
 int launcher_world_size() {
@@ -52,6 +74,59 @@ template <class T, class F>
 }
 }  // namespace
 
+#ifdef FRUGAL_HAVE_MPI
+// The heartbeat thread (init_world .. finalize_world). Rank 0 notes a lost peer (rank_lost)
+// and goes on serving; any other rank that loses rank 0 has nobody left to work for and
+// ends itself.
+void heartbeats() {
+  const int me = g_world.rank, n = g_world.size;
+  std::vector<double> seen(size_t(n), now_seconds());
+  char beat = 0, sink = 0;
+  while (!g_beat_stop.load(std::memory_order_relaxed)) {
+    for (int p = 0; p < n; ++p) {
+      if (p == me || (me != 0 && p != 0) || p == g_lost.load()) continue;
+      MPI_Request r;
+      MPI_Isend(&beat, 1, MPI_BYTE, p, kTagHeartbeat, MPI_COMM_WORLD, &r);
+      MPI_Request_free(&r);  // a beat to a peer that died never completes; nothing waits for it
+    }
+    for (;;) {
+      int flag = 0;
+      MPI_Status st;
+      MPI_Iprobe(MPI_ANY_SOURCE, kTagHeartbeat, MPI_COMM_WORLD, &flag, &st);
+      if (!flag) break;
+      MPI_Recv(&sink, 1, MPI_BYTE, st.MPI_SOURCE, kTagHeartbeat, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      seen[size_t(st.MPI_SOURCE)] = now_seconds();
+    }
+    const double t = now_seconds();
+    for (int p = 0; p < n; ++p) {
+      if (p == me || (me != 0 && p != 0) || t - seen[size_t(p)] <= g_timeout_s) continue;
+      if (me != 0) {
+        lost_message(p);
+        std::fflush(stderr);
+        _exit(1);
+      }
+      int none = -1;
+      if (g_lost.compare_exchange_strong(none, p)) lost_message(p);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kBeatMs));
+  }
+}
+
+// Waits for the requests like MPI_Waitall, polling; throws once a peer is lost (rank_lost)
+// instead of waiting forever for a message that will not come.
+void wait_all(std::vector<MPI_Request>& reqs) {
+  for (;;) {
+    int done = 0;
+    MPI_Testall(int(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
+    if (done) return;
+    if (g_lost.load(std::memory_order_relaxed) >= 0) {
+      reqs.clear();  // left to MPI: the job cannot use this peer again
+      fail("rank %d of the MPI job stopped answering (no heartbeat for %.0f s)", g_lost.load(), g_timeout_s);
+    }
+  }
+}
+#endif
+
 bool mpi_built() {
 #ifdef FRUGAL_HAVE_MPI
   return true;
@@ -74,15 +149,19 @@ void init_world(int* argc, char*** argv) {
   sigaddset(&term, SIGTERM);
   sigaddset(&term, SIGINT);
   pthread_sigmask(SIG_BLOCK, &term, &old);
-  // The engine thread (not main) talks to the other ranks, one call at a time.
-  MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // The engine thread (not main) talks to the other ranks, one call at a time; the heartbeat
+  // thread (started below) beside it.
+  MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
   if (provided < MPI_THREAD_SERIALIZED) {
     std::fprintf(stderr, "frugal: this MPI library cannot be called from a thread other than main\n");
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
+  if (const char* t = std::getenv("FRUGAL_RANK_TIMEOUT")) g_timeout_s = std::max(0.5, std::atof(t));
+  g_liveness = provided >= MPI_THREAD_MULTIPLE && g_world.size > 1;
+  if (g_liveness) g_beat = std::thread(heartbeats);  // with TERM and INT still blocked, as MPI's own
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 #else
   (void)argc, (void)argv;
   if (launched > 1)
@@ -94,12 +173,21 @@ void init_world(int* argc, char*** argv) {
 
 void finalize_world() {
 #ifdef FRUGAL_HAVE_MPI
+  if (g_beat.joinable()) {
+    g_beat_stop = true;
+    g_beat.join();
+  }
+  // MPI_Finalize waits for every rank, a lost one included: end the others instead.
+  if (g_lost.load() >= 0) abort_world(1);
   int up = 0, down = 0;
   MPI_Initialized(&up);
   MPI_Finalized(&down);
   if (up && !down) MPI_Finalize();
 #endif
 }
+
+int rank_lost() { return g_lost.load(); }
+bool liveness_checked() { return g_liveness; }
 
 World world() { return g_world; }
 
@@ -115,7 +203,9 @@ void abort_world(int code) {
 void send_bytes(const void* p, size_t n, int to, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();
-  in_pieces(p, n, [&](const char* c, int k) { MPI_Send(c, k, MPI_BYTE, to, tag, MPI_COMM_WORLD); });
+  std::vector<MPI_Request> reqs;
+  in_pieces(p, n, [&](const char* c, int k) { MPI_Isend(c, k, MPI_BYTE, to, tag, MPI_COMM_WORLD, &reqs.emplace_back()); });
+  wait_all(reqs);
   count(n, 0, t0);
 #else
   (void)p, (void)n, (void)to, (void)tag;
@@ -126,7 +216,9 @@ void send_bytes(const void* p, size_t n, int to, int tag) {
 void recv_bytes(void* p, size_t n, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();
-  in_pieces(p, n, [&](char* c, int k) { MPI_Recv(c, k, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE); });
+  std::vector<MPI_Request> reqs;
+  in_pieces(p, n, [&](char* c, int k) { MPI_Irecv(c, k, MPI_BYTE, from, tag, MPI_COMM_WORLD, &reqs.emplace_back()); });
+  wait_all(reqs);
   count(0, n, t0);
 #else
   (void)p, (void)n, (void)from, (void)tag;
@@ -143,13 +235,21 @@ struct Transfers::Requests {
 };
 
 Transfers::Transfers() : r_(std::make_unique<Requests>()) {}
+// A wait that throws (a lost rank, rank_lost) must not escape these two: their transfers
+// are abandoned with the peer.
 Transfers::~Transfers() {
-  if (r_) wait();
+  try {
+    if (r_) wait();
+  } catch (const Error&) {
+  }
 }
 Transfers::Transfers(Transfers&&) noexcept = default;
 Transfers& Transfers::operator=(Transfers&& o) noexcept {
   if (this != &o) {
-    if (r_) wait();
+    try {
+      if (r_) wait();
+    } catch (const Error&) {
+    }
     r_ = std::move(o.r_);
   }
   return *this;
@@ -185,7 +285,7 @@ void Transfers::wait() {
 #ifdef FRUGAL_HAVE_MPI
   if (r_->reqs.empty()) return;
   const double t0 = now_seconds();
-  MPI_Waitall(int(r_->reqs.size()), r_->reqs.data(), MPI_STATUSES_IGNORE);
+  wait_all(r_->reqs);
   count(r_->sent, r_->received, t0, r_->messages);
   r_->reqs.clear();
   r_->sent = r_->received = 0;
@@ -197,7 +297,11 @@ void recv_message(std::vector<char>& buf, int from, int tag) {
 #ifdef FRUGAL_HAVE_MPI
   const double t0 = now_seconds();
   MPI_Status st;
-  MPI_Probe(from, tag, MPI_COMM_WORLD, &st);
+  for (int flag = 0; !flag;) {
+    MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, &st);
+    if (!flag && g_lost.load(std::memory_order_relaxed) >= 0)
+      fail("rank %d of the MPI job stopped answering (no heartbeat for %.0f s)", g_lost.load(), g_timeout_s);
+  }
   int n = 0;
   MPI_Get_count(&st, MPI_BYTE, &n);
   buf.resize(size_t(n));

@@ -23,6 +23,15 @@ World world();
 // Ends every rank of the job (after an error on one of them): nobody waits forever for a
 // message from a rank that is gone.
 [[noreturn]] void abort_world(int code);
+// A rank that died or hangs. Plain mpirun ends the whole job when a rank dies; under `mpirun
+// --enable-recovery` the others live on, but Open MPI neither completes nor fails a transfer
+// with the dead one, so every rank beats (a one-byte message every 100 ms, from a thread of
+// its own) and a peer silent for FRUGAL_RANK_TIMEOUT seconds (default 10) is lost: on rank 0,
+// rank_lost() names it and every transfer throws instead of waiting (the server answers 503);
+// any other rank that loses rank 0 exits. -1 while all are heard; liveness_checked() is false
+// where MPI lacks MPI_THREAD_MULTIPLE (then only mpirun's own ending of the job remains).
+int rank_lost();
+bool liveness_checked();
 
 // Blocking point-to-point transfers (MPI_Send / MPI_Recv on MPI_COMM_WORLD); counts bytes and
 // seconds spent in them for the wire statistics.

@@ -92,6 +92,7 @@ class PipelineModel final : public Model {
   // The other ranks keep their stage (a server may load this model again: the shelf unloads
   // idle models) and drop the caches this one made.
   ~PipelineModel() override {
+    if (rank_lost() >= 0) return;  // nobody to tell (and a send would throw)
     Header h;
     h.cmd = kRelease;
     send_bytes(&h, sizeof h, 1, kTagCmd);

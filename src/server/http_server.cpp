@@ -143,8 +143,12 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
   svr.set_read_timeout(time_t(o.timeout.count()), 0);
   svr.set_write_timeout(time_t(o.timeout.count()), 0);
 
-  // The shelf entry a body names (a name, an alias, or none: the first model).
+  // The shelf entry a body names (a name, an alias, or none: the first model). Under mpirun, a
+  // lost rank (dist::rank_lost) holds part of every model: nothing can run until a restart.
   auto model_of = [this](const json& body) -> ModelShelf::Resolved {
+    if (const int r = dist::rank_lost(); r >= 0)
+      throw ApiError(503, strfmt("rank %d of the MPI job stopped answering: this server cannot run a model until it is restarted", r),
+                     "", "rank_lost");
     const json* m = field(body, "model");
     if (m && !m->is_string()) throw ApiError(400, "'model' must be a string", "model", "invalid_type");
     return shelf_.resolve(m ? m->get<std::string>() : "");
@@ -178,6 +182,8 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
       res.set_chunked_content_provider(type, [fn, guard, lease](size_t, httplib::DataSink& sink) {
         try {
           const std::string body = (*fn)([&] { return sink.is_writable(); });
+          // A reply cut short by a lost rank is no answer: the connection is dropped instead.
+          if (dist::rank_lost() >= 0) return false;
           if (sink.is_writable()) sink.write(body.data(), body.size());
         } catch (const std::exception& e) {  // a bug must cost one reply, not the server
           std::fprintf(stderr, "internal error in a reply: %s\n", e.what());
@@ -193,10 +199,13 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     const std::string type = r.content_type.empty() ? "text/event-stream" : r.content_type;
     res.set_chunked_content_provider(type, [fn, guard, lease](size_t, httplib::DataSink& sink) {
       try {
-        (*fn)([&](const std::string& s) { return sink.is_writable() && sink.write(s.data(), s.size()); });
+        (*fn)([&](const std::string& s) {
+          return dist::rank_lost() < 0 && sink.is_writable() && sink.write(s.data(), s.size());
+        });
       } catch (const std::exception& e) {
         std::fprintf(stderr, "internal error in a stream: %s\n", e.what());
       }
+      if (dist::rank_lost() >= 0) return false;  // cut, not ended as if complete
       sink.done();
       return true;
     });
@@ -377,6 +386,9 @@ HttpServer::HttpServer(ModelShelf& shelf, const ServerOptions& o, Metrics& metri
     if (S->stopping) {
       res.status = 503;
       res.set_content(R"({"status":"shutting down"})", "application/json");
+    } else if (const int r = dist::rank_lost(); r >= 0) {
+      res.status = 503;
+      res.set_content(dump({{"status", "rank lost"}, {"rank", r}}), "application/json");
     } else {
       res.set_content(R"({"status":"ok"})", "application/json");
     }

@@ -3,7 +3,8 @@
 # temperature 0 (plain, streamed, n = 2), prefix-cache hits (through the mirrored block tables
 # of a pipeline), a model unloaded and loaded again while the other rank keeps its part,
 # SIGTERM to rank 0 shutting every rank down cleanly, and a rank killed mid-stream ending the
-# job at once (the stream cut, the port closed) instead of hanging.
+# job at once (the stream cut, the port closed) instead of hanging; under `mpirun
+# --enable-recovery`, the server answering 503 after it instead.
 # Registered only in builds with MPI.
 FRUGAL=$1; SRC=$2; BUILD=$3
 source "$SRC/tests/cli/lib.sh"
@@ -145,6 +146,31 @@ t1=$(date +%s)
 wait "${JOB[split2]}"
 check "experts: rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ \$(( $t1 - $t0 )) -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
 check "... and the job ends with a non-zero status" bash -c "rc=\$(cat '$W/split2.rc'); [ \"\$rc\" -ne 0 ] && [ \"\$rc\" -ne 124 ]"
+
+# Under `mpirun --enable-recovery` rank 0 outlives a killed rank: the heartbeats notice the
+# silence (FRUGAL_RANK_TIMEOUT, 2 s here), the stream in flight is cut, and the server answers
+# 503 (a request, /health) instead of hanging, until it is stopped.
+start rec timeout 300 mpirun --oversubscribe --mca btl self,tcp --enable-recovery -x FRUGAL_RANK_TIMEOUT=2 -np 2 \
+  "$FRUGAL" serve "${ARGS[@]}" -c 4096 --no-disk-cache --split experts --max-queue 67
+P4=$port
+(timeout 60 curl -s -N "http://127.0.0.1:$P4/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
+  >"$W/rcut.out"; echo $? >"$W/rcut.rc") &
+CURL=$!
+for _ in $(seq 50); do [ -s "$W/rcut.out" ] && break; sleep 0.1; done
+t0=$(date +%s)
+kill -9 "$(rank_pid 67 1)"
+wait $CURL
+t1=$(date +%s)
+check "recovery: rank 1 killed mid-stream: the stream is cut within 10 s, not ended as if complete" bash -c "[ \$(( $t1 - $t0 )) -le 10 ] && [ \"\$(cat '$W/rcut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/rcut.out'"
+code=$(curl -s -o "$W/r503" -w '%{http_code}' -m 30 "http://127.0.0.1:$P4/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":4}')
+check "recovery: a new request gets 503 naming the lost rank" bash -c "[ $code = 503 ] && grep -q '\"rank_lost\"' '$W/r503' && grep -q 'rank 1 ' '$W/r503'"
+check "recovery: /health answers 503" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$P4/health) = 503 ]"
+check "recovery: rank 0 logged the lost rank" grep -q "rank 1 of the MPI job has not been heard from" "$W/rec.err"
+kill -TERM "$(rank_pid 67 0)"
+wait "${JOB[rec]}"
+check "recovery: SIGTERM then ends the job (not a timeout)" bash -c "[ \"\$(cat '$W/rec.rc')\" != 124 ]"
 
 kill -TERM $(pgrep -f "frugal serve .*--max-queue 61\$") 2>/dev/null
 wait "${JOB[one]}"
