@@ -89,8 +89,12 @@ OptionGroup model_load_options() {
 
 OptionGroup split_options() {
   return {"across machines (under mpirun -np N)",
-          {{"--split", "KIND", "pipeline: each rank runs a contiguous range of layers [pipeline]"},
-           {"--split-layers", "A-B,C-D", "the layer range of each rank [balanced by bytes]"}}};
+          {{"--split", "KIND",
+            "pipeline: each rank runs a contiguous range of layers; experts: the routed experts spread over the "
+            "ranks (DeepSeek MoE); auto: experts where the model has them [pipeline]"},
+           {"--split-layers", "A-B,C-D", "the layer range of each rank [balanced by bytes]"},
+           {"env FRUGAL_RANK_TIMEOUT", "S",
+            "under mpirun --enable-recovery: a rank silent S seconds is lost and serve answers 503 [10]"}}};
 }
 
 Option threads_option() { return {"-t, --threads", "N", "worker threads [all cores]"}; }
