@@ -93,7 +93,7 @@ int cmd_bench(int argc, char** argv) {
 
   auto model = dist::load_split_model(path, lo, so);
   if (!model) return 0;  // a pipeline rank after 0: its stage has served the run
-  prefetch_weights(*model, threads);  // progress goes to stderr, JSON to stdout
+  prefetch_weights(*model, threads, lo);  // progress goes to stderr, JSON to stdout
   const auto& c = model->config();
   const int64_t V = c.n_vocab;
   std::vector<float> logits(static_cast<size_t>(V));

@@ -167,7 +167,7 @@ int cmd_chat(int argc, char** argv) {
   LoadedModel lm = load_with_tokenizer(model_path, lo);
   Model& model = *lm.model;
   const Tokenizer& tok = *lm.tokenizer;
-  prefetch_weights(model, threads);
+  prefetch_weights(model, threads, lo);
   // --template replaces the model's template (which the model then need not have); the
   // special-token strings come from its tokenizer.
   const chat::ModelTemplate mt = chat_template_for(model_path, template_file, tok);

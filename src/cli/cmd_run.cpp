@@ -66,7 +66,7 @@ int cmd_run(int argc, char** argv) {
   LoadedModel lm = load_with_tokenizer(model_path, lo, &so);
   if (!lm.model) return 0;  // a pipeline rank after 0: its stage has served the run
   Model& model = *lm.model;
-  prefetch_weights(model, threads);
+  prefetch_weights(model, threads, lo);
   const Tokenizer& tok = *lm.tokenizer;
   if (model.file().get_bool("frugal.random_weights").value_or(false))
     std::fprintf(stderr, "note: %s has random weights: its output is noise, not language.\n", model_path.c_str());

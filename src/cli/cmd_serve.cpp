@@ -271,7 +271,7 @@ int cmd_serve(int argc, char** argv) {
   // to see what clients get during a slow load without a model of many gigabytes (tests).
   const char* delay_env = std::getenv("FRUGAL_LOAD_DELAY_MS");
   const int64_t load_delay_ms = delay_env ? std::max<int64_t>(0, std::atoll(delay_env)) : 0;
-  loader.start = [&metrics, eo, engine_options, load_delay_ms](server::ServedModel& m, const server::ModelSpec& spec,
+  loader.start = [&metrics, eo, engine_options, load_delay_ms, lo](server::ServedModel& m, const server::ModelSpec& spec,
                                                                const std::function<void(double)>& progress) {
     for (int64_t t = 0; t < load_delay_ms; t += 100) {
       progress(0.5 * double(t) / double(load_delay_ms));
@@ -279,15 +279,19 @@ int cmd_serve(int argc, char** argv) {
     }
     const GgufFile& f = m.model->file();
     if (dist::world().size == 1) {
-      // The weights are mapped: page them in now, or the first tokens stall on disk reads (a
-      // rank of a split reads only its own layers' pages: they fault in).
+      // The weights are mapped: page them in now (copied into huge-page memory unless --mmap),
+      // or the first tokens stall on disk reads (a rank of a split reads only its own layers'
+      // pages: they fault in).
       std::optional<Progress> line;
       if (f.mapped_bytes() >= (size_t(256) << 20)) line.emplace("loading " + spec.name, double(f.mapped_bytes()));
-      f.prefetch(eo.threads, [&](size_t done, size_t total) {
-        if (line) line->update(double(done));
-        const double lo = load_delay_ms ? 0.5 : 0.0;
-        progress(lo + (0.95 - lo) * (total ? double(done) / double(total) : 1.0));
-      });
+      f.prefetch(
+          eo.threads,
+          [&](size_t done, size_t total) {
+            if (line) line->update(double(done));
+            const double from = load_delay_ms ? 0.5 : 0.0;
+            progress(from + (0.95 - from) * (total ? double(done) / double(total) : 1.0));
+          },
+          !lo.mmap);
     }
     const EngineOptions e = engine_options(spec, *m.model);
     m.engine = std::make_unique<Engine>(*m.model, *m.tok, e, metrics);

@@ -29,14 +29,14 @@ chat::ModelTemplate chat_template_for(const std::string& model_path, const std::
   return mt;
 }
 
-void prefetch_weights(const Model& m, int threads) {
+void prefetch_weights(const Model& m, int threads, const LoadOptions& lo) {
   // A rank of a split reads only its own share of the file: it is left to fault in.
   if (dist::world().size > 1) return;
   const GgufFile& f = m.file();
   // Files already in the page cache load in a blink; only big ones are worth a progress line.
-  if (f.mapped_bytes() < (size_t(256) << 20)) return f.prefetch(threads);
+  if (f.mapped_bytes() < (size_t(256) << 20)) return f.prefetch(threads, {}, !lo.mmap);
   Progress progress("loading " + f.path(), double(f.mapped_bytes()));
-  f.prefetch(threads, [&](size_t done, size_t) { progress.update(double(done)); });
+  f.prefetch(threads, [&](size_t done, size_t) { progress.update(double(done)); }, !lo.mmap);
 }
 
 LoadedModel load_with_tokenizer(const std::string& path, const LoadOptions& opt, const dist::SplitOptions* split) {
@@ -58,6 +58,7 @@ LoadOptions load_options_from(Args& a) {
   LoadOptions o;
   o.load_as = a.get({"--load-as"});
   o.cache_type = a.get({"--cache-type"});
+  o.mmap = a.flag({"--mmap"});
   if (!o.load_as.empty() && !parse_file_type(o.load_as))
     fail("--load-as: unknown type '%s' (known: %s)", o.load_as.c_str(), file_type_names());
   return o;

@@ -31,7 +31,9 @@ chat::ModelTemplate chat_template_for(const std::string& model_path, const std::
                                       const Tokenizer& tok);
 // Pulls the model file into memory with a progress line (weights are mmapped, so otherwise the
 // first tokens would stall on disk reads).
-void prefetch_weights(const Model& m, int threads);
+// Pages the weights in before the first token (one rank alone; a split's ranks fault theirs
+// in): copied into huge-page memory unless lo.mmap or they do not fit (MappedFile::to_memory).
+void prefetch_weights(const Model& m, int threads, const LoadOptions& lo);
 
 // --temp, --top-k, --top-p, --min-p, --repeat-penalty, --presence-penalty,
 // --frequency-penalty, --repeat-last-n, --seed

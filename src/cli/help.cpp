@@ -84,7 +84,9 @@ OptionGroup model_load_options() {
   return {"model loading",
           {{"--load-as", "TYPE", "re-type the weights while loading: F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M [as stored]"},
            {"--cache-type", "f32|f16|bf16|q8_0",
-            "KV cache type [f16 for block-quantized files, else f32]"}}};
+            "KV cache type [f16 for block-quantized files, else f32]"},
+           {"--mmap", "",
+            "keep the weights in the file's page-cache mapping [copied into huge-page memory when they fit]"}}};
 }
 
 OptionGroup split_options() {

@@ -21,6 +21,10 @@
 namespace frugal {
 
 namespace {
+constexpr size_t kHuge = size_t(2) << 20;
+void* align_up(void* p) {
+  return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~uintptr_t(kHuge - 1));
+}
 
 // A mapped file that shrinks or is rewritten in place while in use (`truncate`, `cp` over it)
 // makes the next read of a page past its new end a SIGBUS: nothing can prevent that but
@@ -99,7 +103,17 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   }
   size_ = size_t(st.st_size);
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+    // At a 2 MiB boundary, so that to_memory's huge pages keep their size once moved here.
+    void* hint = nullptr;
+    if (size_ >= kHuge) {
+      void* r = ::mmap(nullptr, size_ + kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (r != MAP_FAILED) {
+        hint = align_up(r);
+        ::munmap(r, size_ + kHuge);  // freed for the file's own mapping below (nothing else maps in between)
+      }
+    }
+    void* p = hint ? ::mmap(hint, size_, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0) : MAP_FAILED;
+    if (p == MAP_FAILED) p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
       fail("%s: mmap failed: %s", path.c_str(), std::strerror(errno));
@@ -136,6 +150,67 @@ void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t
   for (auto& t : threads) t.join();
 }
 
+namespace {
+// Bytes the system can still give (MemAvailable), or 0 when unknown.
+size_t available_bytes() {
+  FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  size_t kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %zu kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib << 10;
+}
+}  // namespace
+
+bool MappedFile::to_memory(int n_threads, const std::function<void(size_t, size_t)>& progress) const {
+  if (!data_ || in_memory_) return in_memory_;
+  // A margin for the KV cache, the other models and everything else (the page cache the copy
+  // comes from is reclaimable and not counted against it).
+  const size_t margin = std::max(size_t(1) << 30, size_ / 8);
+  if (available_bytes() < size_ + margin) return false;
+  void* r = ::mmap(nullptr, size_ + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return false;
+  uint8_t* a = static_cast<uint8_t*>(align_up(r));
+  ::madvise(a, size_, MADV_HUGEPAGE);
+  constexpr size_t kChunk = size_t(64) << 20;
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex mu;
+  auto work = [&] {
+    for (;;) {
+      const size_t b = next.fetch_add(kChunk);
+      if (b >= size_) return;
+      const size_t e = std::min(size_, b + kChunk);
+      std::memcpy(a + b, data_ + b, e - b);
+      const size_t d = done.fetch_add(e - b) + (e - b);
+      if (progress) {
+        std::lock_guard<std::mutex> lock(mu);
+        progress(d, size_);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n_threads; ++i) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  ::mprotect(a, size_, PROT_READ);  // weights stay read-only: a stray write faults
+  // Over the file's mapping, replacing it in one step.
+  void* moved = ::mremap(a, size_, size_, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t*>(data_));
+  const auto ua = reinterpret_cast<uintptr_t>(a), ur = reinterpret_cast<uintptr_t>(r);
+  if (moved == MAP_FAILED) {
+    ::munmap(r, size_ + kHuge);
+    return false;
+  }
+  // The reservation's unused head and tail (the copy itself moved out of it).
+  if (ua > ur) ::munmap(r, ua - ur);
+  const uintptr_t tail = ua + size_, end = ur + size_ + kHuge;
+  if (end > tail) ::munmap(reinterpret_cast<void*>(tail), end - tail);
+  unregister_map(data_);  // no file behind it now: no SIGBUS to explain
+  in_memory_ = true;
+  return true;
+}
+
 MappedFile::~MappedFile() {
   if (data_) {
     unregister_map(data_);
@@ -144,7 +219,8 @@ MappedFile::~MappedFile() {
 }
 
 MappedFile::MappedFile(MappedFile&& o) noexcept
-    : path_(std::move(o.path_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    : path_(std::move(o.path_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+      in_memory_(std::exchange(o.in_memory_, false)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
   if (this != &o) {
@@ -155,6 +231,7 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
     path_ = std::move(o.path_);
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
+    in_memory_ = std::exchange(o.in_memory_, false);
   }
   return *this;
 }

@@ -90,7 +90,8 @@ class GgufFile {
   // Bytes behind the tensors (the file, or every mapped shard of an assembled image).
   size_t mapped_bytes() const;
   // Pulls every backing map into the page cache; progress(done, total) in bytes.
-  void prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress = {}) const;
+  // to_memory: each map copied into huge-page memory where it fits (MappedFile::to_memory).
+  void prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress = {}, bool to_memory = false) const;
   uint32_t version() const { return version_; }
   size_t alignment() const { return alignment_; }
   size_t data_offset() const { return data_offset_; }

@@ -134,14 +134,15 @@ size_t GgufFile::mapped_bytes() const {
   return n;
 }
 
-void GgufFile::prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress) const {
+void GgufFile::prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress, bool to_memory) const {
   const size_t total = mapped_bytes();
   size_t base = 0;
   auto one = [&](const MappedFile& m) {
     if (m.size() == 0) return;
-    m.prefetch(n_threads, [&](size_t done, size_t) {
+    const auto each = [&](size_t done, size_t) {
       if (progress) progress(base + done, total);
-    });
+    };
+    if (!to_memory || !m.to_memory(n_threads, each)) m.prefetch(n_threads, each);
     base += m.size();
   };
   one(map_);

@@ -101,6 +101,9 @@ struct LoadOptions {
   // f16 otherwise.
   std::string cache_type;
   bool progress = true;  // progress line while converting
+  // Keep the weights in the file's page-cache mapping (`--mmap`) rather than copying them into
+  // huge-page memory when they fit (MappedFile::to_memory).
+  bool mmap = false;
 };
 
 // Opens a GGUF model file or a Hugging Face folder (config.json + safetensors) and binds its
