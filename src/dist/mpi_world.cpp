@@ -158,7 +158,11 @@ void init_world(int* argc, char*** argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
-  if (const char* t = std::getenv("FRUGAL_RANK_TIMEOUT")) g_timeout_s = std::max(0.5, std::atof(t));
+  if (const char* t = std::getenv("FRUGAL_RANK_TIMEOUT")) {
+    const double v = std::atof(t);
+    if (v > 0) g_timeout_s = std::max(0.5, v);  // (a few beats at least; garbage keeps the default)
+    else std::fprintf(stderr, "frugal: FRUGAL_RANK_TIMEOUT=%s is not a number of seconds; using %.0f\n", t, g_timeout_s);
+  }
   g_liveness = provided >= MPI_THREAD_MULTIPLE && g_world.size > 1;
   if (g_liveness) g_beat = std::thread(heartbeats);  // with TERM and INT still blocked, as MPI's own
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
