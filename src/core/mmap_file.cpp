@@ -124,23 +124,24 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   ::close(fd);
 }
 
-void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress) const {
-  if (!data_) return;
-  ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
-  constexpr size_t kChunk = size_t(64) << 20, kPage = 4096;
+namespace {
+// Calls each(begin, end) over [0, size) in 64 MiB chunks on n_threads threads (the caller's
+// among them), progress(bytes done, size) after each chunk.
+void in_chunks(size_t size, int n_threads, const std::function<void(size_t, size_t)>& each,
+               const std::function<void(size_t, size_t)>& progress) {
+  constexpr size_t kChunk = size_t(64) << 20;
   std::atomic<size_t> next{0}, done{0};
   std::mutex mu;
   auto work = [&] {
-    volatile uint8_t sink = 0;
     for (;;) {
-      size_t b = next.fetch_add(kChunk);
-      if (b >= size_) return;
-      size_t e = std::min(size_, b + kChunk);
-      for (size_t i = b; i < e; i += kPage) sink = sink + data_[i];
-      size_t d = done.fetch_add(e - b) + (e - b);
+      const size_t b = next.fetch_add(kChunk);
+      if (b >= size) return;
+      const size_t e = std::min(size, b + kChunk);
+      each(b, e);
+      const size_t d = done.fetch_add(e - b) + (e - b);
       if (progress) {
         std::lock_guard<std::mutex> lock(mu);
-        progress(d, size_);
+        progress(d, size);
       }
     }
   };
@@ -148,6 +149,16 @@ void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t
   for (int i = 1; i < n_threads; ++i) threads.emplace_back(work);
   work();
   for (auto& t : threads) t.join();
+}
+}  // namespace
+
+void MappedFile::prefetch(int n_threads, const std::function<void(size_t, size_t)>& progress) const {
+  if (!data_) return;
+  ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
+  in_chunks(size_, n_threads, [&](size_t b, size_t e) {
+    volatile uint8_t sink = 0;
+    for (size_t i = b; i < e; i += 4096) sink = sink + data_[i];  // one touch per page
+  }, progress);
 }
 
 namespace {
@@ -174,26 +185,7 @@ bool MappedFile::to_memory(int n_threads, const std::function<void(size_t, size_
   if (r == MAP_FAILED) return false;
   uint8_t* a = static_cast<uint8_t*>(align_up(r));
   ::madvise(a, size_, MADV_HUGEPAGE);
-  constexpr size_t kChunk = size_t(64) << 20;
-  std::atomic<size_t> next{0}, done{0};
-  std::mutex mu;
-  auto work = [&] {
-    for (;;) {
-      const size_t b = next.fetch_add(kChunk);
-      if (b >= size_) return;
-      const size_t e = std::min(size_, b + kChunk);
-      std::memcpy(a + b, data_ + b, e - b);
-      const size_t d = done.fetch_add(e - b) + (e - b);
-      if (progress) {
-        std::lock_guard<std::mutex> lock(mu);
-        progress(d, size_);
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 1; i < n_threads; ++i) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
+  in_chunks(size_, n_threads, [&](size_t b, size_t e) { std::memcpy(a + b, data_ + b, e - b); }, progress);
   ::mprotect(a, size_, PROT_READ);  // weights stay read-only: a stray write faults
   // Over the file's mapping, replacing it in one step.
   void* moved = ::mremap(a, size_, size_, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t*>(data_));
