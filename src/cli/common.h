@@ -29,8 +29,6 @@ LoadOptions load_options_from(Args& a);
 // special-token strings the template may use taken from the tokenizer.
 chat::ModelTemplate chat_template_for(const std::string& model_path, const std::string& template_file,
                                       const Tokenizer& tok);
-// Pulls the model file into memory with a progress line (weights are mmapped, so otherwise the
-// first tokens would stall on disk reads).
 // Pages the weights in before the first token (one rank alone; a split's ranks fault theirs
 // in): copied into huge-page memory unless lo.mmap or they do not fit (MappedFile::to_memory).
 void prefetch_weights(const Model& m, int threads, const LoadOptions& lo);

@@ -45,6 +45,15 @@ bool g_liveness = false;
   std::fprintf(stderr, "frugal: rank %d of the MPI job has not been heard from for %.0f s: it died or hangs\n", peer,
                g_timeout_s);
 }
+// Whether rank `me` exchanges heartbeats with rank p: rank 0 with every rank, the others with
+// rank 0 only.
+[[maybe_unused]] bool beats_with(int me, int p) { return p != me && (me == 0 || p == 0); }
+// What a wait does once a peer is lost, instead of waiting forever for a message that will
+// not come.
+[[maybe_unused]] void throw_if_lost() {
+  if (const int r = g_lost.load(std::memory_order_relaxed); r >= 0)
+    fail("rank %d of the MPI job stopped answering (no heartbeat for %.0f s)", r, g_timeout_s);
+}
 
 // mpirun (Open MPI, MPICH / PMI, PMIx) tells its processes the world size in the environment.
 int launcher_world_size() {
@@ -84,7 +93,7 @@ void heartbeats() {
   char beat = 0, sink = 0;
   while (!g_beat_stop.load(std::memory_order_relaxed)) {
     for (int p = 0; p < n; ++p) {
-      if (p == me || (me != 0 && p != 0) || p == g_lost.load()) continue;
+      if (!beats_with(me, p) || p == g_lost.load()) continue;
       MPI_Request r;
       MPI_Isend(&beat, 1, MPI_BYTE, p, kTagHeartbeat, MPI_COMM_WORLD, &r);
       MPI_Request_free(&r);  // a beat to a peer that died never completes; nothing waits for it
@@ -99,7 +108,7 @@ void heartbeats() {
     }
     const double t = now_seconds();
     for (int p = 0; p < n; ++p) {
-      if (p == me || (me != 0 && p != 0) || t - seen[size_t(p)] <= g_timeout_s) continue;
+      if (!beats_with(me, p) || t - seen[size_t(p)] <= g_timeout_s) continue;
       if (me != 0) {
         lost_message(p);
         std::fflush(stderr);
@@ -121,7 +130,7 @@ void wait_all(std::vector<MPI_Request>& reqs) {
     if (done) return;
     if (g_lost.load(std::memory_order_relaxed) >= 0) {
       reqs.clear();  // left to MPI: the job cannot use this peer again
-      fail("rank %d of the MPI job stopped answering (no heartbeat for %.0f s)", g_lost.load(), g_timeout_s);
+      throw_if_lost();
     }
   }
 }
@@ -303,8 +312,7 @@ void recv_message(std::vector<char>& buf, int from, int tag) {
   MPI_Status st;
   for (int flag = 0; !flag;) {
     MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, &st);
-    if (!flag && g_lost.load(std::memory_order_relaxed) >= 0)
-      fail("rank %d of the MPI job stopped answering (no heartbeat for %.0f s)", g_lost.load(), g_timeout_s);
+    if (!flag) throw_if_lost();
   }
   int n = 0;
   MPI_Get_count(&st, MPI_BYTE, &n);

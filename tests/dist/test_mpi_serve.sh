@@ -132,19 +132,25 @@ kill -TERM "$(rank_pid 65 0)"
 wait "${JOB[split3]}"
 check "pipeline, 3 ranks: SIGTERM to rank 0: status 0" bash -c "[ \"\$(cat '$W/split3.rc' 2>/dev/null)\" = 0 ]"
 
+# cut_stream PORT QUEUE NAME: starts a long stream, kills rank 1 of that server once the
+# stream has begun, waits for the stream to end; its output in $W/NAME.out, curl's status in
+# $W/NAME.rc, the seconds from the kill to the end in $CUT_S.
+cut_stream() {
+  (timeout 60 curl -s -N "http://127.0.0.1:$1/v1/chat/completions" -H 'Content-Type: application/json' \
+    -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
+    >"$W/$3.out"; echo $? >"$W/$3.rc") &
+  local curl=$!
+  for _ in $(seq 50); do [ -s "$W/$3.out" ] && break; sleep 0.1; done
+  local t0=$(date +%s)
+  kill -9 "$(rank_pid "$2" 1)"
+  wait $curl
+  CUT_S=$(( $(date +%s) - t0 ))
+}
+
 start split2 timeout 300 mpirun --oversubscribe --mca btl self,tcp -np 2 "$FRUGAL" serve "${ARGS[@]}" -c 4096 --no-disk-cache --split experts --max-queue 63
-P3=$port
-(timeout 60 curl -s -N "http://127.0.0.1:$P3/v1/chat/completions" -H 'Content-Type: application/json' \
-  -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
-  >"$W/cut.out"; echo $? >"$W/cut.rc") &
-CURL=$!
-for _ in $(seq 50); do [ -s "$W/cut.out" ] && break; sleep 0.1; done
-t0=$(date +%s)
-kill -9 "$(rank_pid 63 1)"
-wait $CURL
-t1=$(date +%s)
+cut_stream $port 63 cut
 wait "${JOB[split2]}"
-check "experts: rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ \$(( $t1 - $t0 )) -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
+check "experts: rank 1 killed mid-stream: the stream is cut within 15 s, not left hanging" bash -c "[ $CUT_S -le 15 ] && [ \"\$(cat '$W/cut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/cut.out'"
 check "... and the job ends with a non-zero status" bash -c "rc=\$(cat '$W/split2.rc'); [ \"\$rc\" -ne 0 ] && [ \"\$rc\" -ne 124 ]"
 
 # Under `mpirun --enable-recovery` rank 0 outlives a killed rank: the heartbeats notice the
@@ -153,16 +159,8 @@ check "... and the job ends with a non-zero status" bash -c "rc=\$(cat '$W/split
 start rec timeout 300 mpirun --oversubscribe --mca btl self,tcp --enable-recovery -x FRUGAL_RANK_TIMEOUT=2 -np 2 \
   "$FRUGAL" serve "${ARGS[@]}" -c 4096 --no-disk-cache --split experts --max-queue 67
 P4=$port
-(timeout 60 curl -s -N "http://127.0.0.1:$P4/v1/chat/completions" -H 'Content-Type: application/json' \
-  -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"Count"}],"max_tokens":3000,"ignore_eos":true,"stream":true}' \
-  >"$W/rcut.out"; echo $? >"$W/rcut.rc") &
-CURL=$!
-for _ in $(seq 50); do [ -s "$W/rcut.out" ] && break; sleep 0.1; done
-t0=$(date +%s)
-kill -9 "$(rank_pid 67 1)"
-wait $CURL
-t1=$(date +%s)
-check "recovery: rank 1 killed mid-stream: the stream is cut within 10 s, not ended as if complete" bash -c "[ \$(( $t1 - $t0 )) -le 10 ] && [ \"\$(cat '$W/rcut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/rcut.out'"
+cut_stream $P4 67 rcut
+check "recovery: rank 1 killed mid-stream: the stream is cut within 10 s, not ended as if complete" bash -c "[ $CUT_S -le 10 ] && [ \"\$(cat '$W/rcut.rc')\" != 0 ] && ! grep -q 'data: \[DONE\]' '$W/rcut.out'"
 code=$(curl -s -o "$W/r503" -w '%{http_code}' -m 30 "http://127.0.0.1:$P4/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"frugal-r1-tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":4}')
 check "recovery: a new request gets 503 naming the lost rank" bash -c "[ $code = 503 ] && grep -q '\"rank_lost\"' '$W/r503' && grep -q 'rank 1 ' '$W/r503'"
